@@ -1,0 +1,138 @@
+"""What every pass shares: the per-document context, the registry, and small text helpers.
+
+A pass is a function `(ctx: Context) -> None` that adds findings to the context. Entity passes
+run first; `Context.settle_mentions` then resolves overlaps once; relation and statistics passes
+read the settled mentions. Registering is one decorator, so a new pass is one new module.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
+
+from ..model import Document, Findings, Mention, Relation, Sentence, StatisticFinding
+from ..segment import paragraph_of, sentence_at, split_sentences, word_boundaries
+
+PassFn = Callable[["Context"], None]
+ENTITY_PASSES: list[tuple[str, PassFn]] = []
+RELATION_PASSES: list[tuple[str, PassFn]] = []
+
+CJK = r"\u3400-\u9fff"
+QUOTES_OPEN = "“‘「『\"'"
+QUOTES_CLOSE = "”’」』\"'"
+MARKS = re.compile(r"[“”‘’「」『』《》〈〉\"'\s]")
+
+
+def entity_pass(name: str):
+    def register(fn: PassFn) -> PassFn:
+        ENTITY_PASSES.append((name, fn))
+        fn.pass_name = name
+        return fn
+    return register
+
+
+def relation_pass(name: str):
+    def register(fn: PassFn) -> PassFn:
+        RELATION_PASSES.append((name, fn))
+        fn.pass_name = name
+        return fn
+    return register
+
+
+def clean_name(name: str) -> str:
+    """A canonical name: no quote or book-title marks, no white space."""
+    return MARKS.sub("", name)
+
+
+# Nested mentions that are kept inside a longer one of another class: the place in an agency's
+# name, the crime type a campaign is named after, the places a measure names.
+NESTABLE = {
+    "Agency": {"Location", "Agency"},
+    "Campaign": {"CrimeType", "Location"},
+    "Measure": {"Location", "Agency", "CrimeType"},
+    "CrimeType": set(),
+    "Law": set(),
+    "Location": set(),
+    "Person": set(),
+}
+
+
+@dataclass
+class Context:
+    doc: Document
+    sentences: list[Sentence] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    statistics: list[StatisticFinding] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.sentences:
+            self.sentences = split_sentences(self.doc.text)
+
+    @property
+    def text(self) -> str:
+        return self.doc.text
+
+    @cached_property
+    def boundaries(self) -> set[int]:
+        return word_boundaries(self.doc)
+
+    @cached_property
+    def paragraphs(self) -> list[int]:
+        return paragraph_of(self.doc.text, self.sentences)
+
+    def sentence_index(self, offset: int) -> int:
+        return sentence_at(self.sentences, offset)
+
+    def add(self, cls: str, name: str, start: int, end: int, pass_name: str, confidence: float,
+            aliases=(), **attrs) -> Mention | None:
+        name = clean_name(name)
+        if not name or start < 0 or end > len(self.doc.text) or start >= end:
+            return None
+        m = Mention(cls=cls, name=name, start=start, end=end,
+                    surface=self.doc.surface(start, end), pass_name=pass_name,
+                    confidence=confidence, sentence=self.sentence_index(start),
+                    aliases=tuple(a for a in aliases if a and a != name), attrs=attrs)
+        self.mentions.append(m)
+        return m
+
+    def settle_mentions(self) -> None:
+        """One reading of each span: longer and surer mentions win; allowed nestings are kept."""
+        ranked = sorted(self.mentions, key=lambda m: (-(m.end - m.start), -m.confidence, m.start))
+        kept: list[Mention] = []
+        for m in ranked:
+            same = next((k for k in kept if (k.start, k.end, k.cls, k.name) ==
+                         (m.start, m.end, m.cls, m.name)), None)
+            if same is not None:                 # two passes agree: keep what each knows
+                for key, value in m.attrs.items():
+                    same.attrs.setdefault(key, value)
+                same.aliases = tuple(dict.fromkeys(same.aliases + m.aliases))
+                continue
+            if any(self._blocks(k, m) for k in kept):
+                continue
+            kept.append(m)
+        self.mentions = sorted(kept, key=lambda m: (m.start, -(m.end - m.start)))
+
+    @staticmethod
+    def _blocks(k: Mention, m: Mention) -> bool:
+        """Does kept mention `k` (at least as long as `m`) rule out `m`?"""
+        if m.end <= k.start or m.start >= k.end:
+            return False                       # no overlap
+        if (k.start, k.end) == (m.start, m.end):
+            return True                        # same span: the better-ranked reading wins
+        inside = k.start <= m.start and m.end <= k.end
+        return not (inside and m.cls in NESTABLE.get(k.cls, ()))
+
+    def in_sentence(self, index: int, cls: str | None = None) -> list[Mention]:
+        return [m for m in self.mentions if m.sentence == index and (cls is None or m.cls == cls)]
+
+    def relate(self, predicate: str, subject: Mention, obj: Mention, pass_name: str,
+               confidence: float, sentence: int | None = None) -> None:
+        if subject.name == obj.name and subject.cls == obj.cls:
+            return
+        self.relations.append(Relation(predicate, subject, obj, pass_name, confidence,
+                                       obj.sentence if sentence is None else sentence))
+
+    def findings(self) -> Findings:
+        return Findings(self.doc, self.sentences, self.mentions, self.relations, self.statistics)

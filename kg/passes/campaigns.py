@@ -1,0 +1,56 @@
+"""Campaigns: quoted operation names (“獴猎”行动—2022), quoted lists before 专项行动
+(“獴猎”“夏季行动”等专项行动), and names ending in a campaign suffix that run back to the verb
+that opens them (开展 平安边境模范系列创建活动)."""
+from __future__ import annotations
+
+import re
+
+from ..config import patterns
+from .base import CJK, Context, entity_pass
+
+BREAKS = "，,。；;：:！？!?\n"
+
+
+@entity_pass("campaign-quoted")
+def quoted_campaigns(ctx: Context) -> None:
+    text = ctx.text
+    # “獴猎”行动, “獴猎”行动—2022, “净边2023”专项行动
+    for m in re.finditer(rf"“\s*([{CJK}A-Za-z0-9·\s]{{1,12}}?)\s*”\s*(专项行动|行动)(?:\s*[—-]\s*\d{{4}})?", text):
+        core = re.sub(r"\s", "", m.group(1))
+        ctx.add("Campaign", core + "行动", m.start(), m.end(), "campaign-quoted", 0.85,
+                aliases=(m.group(),))
+    conf = patterns()["campaigns"]
+    tails = "|".join(map(re.escape, sorted(conf["quoted_list_tail"], key=len, reverse=True)))
+    for m in re.finditer(rf"((?:“[^“”\n]{{1,12}}”\s*)+)(?:{tails})", text):
+        for q in re.finditer(r"“\s*([^“”\n]{1,12}?)\s*”", m.group(1)):
+            core = re.sub(r"\s", "", q.group(1))
+            name = core if core.endswith("行动") else core + "行动"
+            start = m.start(1) + q.start()
+            ctx.add("Campaign", name, start, m.start(1) + q.end(), "campaign-quoted", 0.8,
+                    aliases=(q.group(),))
+
+
+@entity_pass("campaign-suffix")
+def suffixed_campaigns(ctx: Context) -> None:
+    conf = patterns()["campaigns"]
+    suffixes = [s for s in conf["suffixes"] if s != "行动"]  # bare 行动 is too common unquoted
+    openers = sorted(conf["openers"], key=len, reverse=True)
+    rx = re.compile("|".join(map(re.escape, sorted(suffixes, key=len, reverse=True))))
+    text = ctx.text
+    for m in rx.finditer(text):
+        window_start = max(0, m.start() - conf["max_length"])
+        left = text[window_start:m.start()]
+        cut = max((left.rfind(ch) for ch in BREAKS), default=-1) + 1
+        best = cut
+        for verb in openers:
+            pos = left.rfind(verb)
+            if pos >= 0 and pos + len(verb) > best:
+                best = pos + len(verb)
+        start = window_start + best
+        name = text[start:m.end()]
+        core = name[: -len(m.group())]
+        if len(re.sub(r"[\s“”]", "", core)) < 2 or "等" in core or "“" in core:
+            continue
+        if best == cut and cut == 0 and window_start > 0:
+            continue                      # no opener and no clause start within reach
+        ctx.add("Campaign", name, start, m.end(), "campaign-suffix", 0.75)

@@ -1,0 +1,59 @@
+"""Measures: named rules in quotes (“六个严禁”, “八项措施”), quoted names with a policy noun
+(“客停货通”政策), and spans between an issuing verb and a policy noun (推出 回乡证延期新政)."""
+from __future__ import annotations
+
+import functools
+import re
+
+from ..config import patterns
+from .base import CJK, Context, entity_pass
+
+NUMBERED = re.compile(r"[一二三四五六七八九十两]{1,3}[个项条大]")
+
+
+@functools.lru_cache(maxsize=1)
+def _conf():
+    conf = patterns()["measures"]
+    nouns = sorted(conf["nouns"], key=len, reverse=True)
+    verbs = sorted(conf["issue_verbs"], key=len, reverse=True)
+    return conf, re.compile(conf["numbered_rule"]), nouns, verbs
+
+
+@entity_pass("measure-quoted")
+def quoted_measures(ctx: Context) -> None:
+    conf, numbered, nouns, _ = _conf()
+    noun_rx = "|".join(map(re.escape, nouns))
+    for m in re.finditer(rf"“\s*([^“”\n]{{2,16}}?)\s*”\s*({noun_rx})?", ctx.text):
+        core = re.sub(r"\s", "", m.group(1))
+        if numbered.match(core) and any(core.endswith(n) for n in conf["rule_nouns"]):
+            ctx.add("Measure", core, m.start(), m.end(1) + 1, "measure-quoted", 0.8)
+        elif m.group(2) and re.fullmatch(rf"[{CJK}、]+", core) and len(core) >= 3:
+            ctx.add("Measure", core, m.start(), m.end(), "measure-quoted", 0.75,
+                    aliases=(m.group(),))
+
+
+@entity_pass("measure-verb")
+def verb_measures(ctx: Context) -> None:
+    conf, numbered, nouns, verbs = _conf()
+    text = ctx.text
+    verb_rx = re.compile("|".join(map(re.escape, verbs)))
+    noun_rx = "|".join(map(re.escape, nouns))
+    span_rx = re.compile(rf"([{CJK}、“”\s]{{2,{conf['max_length']}}}?)({noun_rx})")
+    for v in verb_rx.finditer(text):
+        m = span_rx.match(text, v.end())
+        if not m:
+            continue
+        span = re.sub(r"\s", "", m.group())
+        if any(w in span for w in conf["reject_words"]) or "“" in span:
+            continue
+        num = NUMBERED.search(span)
+        noun = m.group(2)
+        if num:                                 # …十项出入境政策调整措施: the name starts at the number
+            label = span[num.start():]
+        elif noun in ("政策", "新政", "办法", "规定", "细则") and len(span) >= 6:
+            label = span
+            if noun == "政策" and "的" not in span and len(span) - 2 >= 4:
+                label = span[:-2]               # 往来港澳人才签注政策 -> 往来港澳人才签注
+        else:
+            continue
+        ctx.add("Measure", label, m.start(), m.end(), "measure-verb", 0.65, aliases=(span,))

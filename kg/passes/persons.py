@@ -1,0 +1,127 @@
+"""People: names next to a title (局长许甘露, 李克强总理), in credit lines (（张国鹏 摄）),
+in lists after a title (副局长尹成基、赵昌华), and the editor named in the document's metadata.
+
+A name is a known surname plus one or two characters, closed by punctuation or a word that
+follows names (主持, 出席, 表示 …). Where both a two- and a three-character reading fit, the
+closing word decides.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+from ..config import ONTOLOGY_DIR, patterns
+from .base import CJK, Context, entity_pass
+
+NAME_END = set("，,、。；;：:）)（( \n“”\"")
+
+
+@functools.lru_cache(maxsize=1)
+def surnames() -> tuple[set[str], set[str]]:
+    """(single-character surnames, two-character surnames) from ontology/surnames.txt."""
+    single, double = set(), set()
+    for line in (ONTOLOGY_DIR / "surnames.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        for word in line.split():
+            (single if len(word) == 1 else double).add(word)
+    return single, double
+
+
+@functools.lru_cache(maxsize=1)
+def _conf():
+    p = patterns()["persons"]
+    by_len = lambda xs: sorted(xs, key=len, reverse=True)
+    return {
+        "before": re.compile("(?:%s)" % "|".join(map(re.escape, by_len(p["titles_before"])))),
+        "after": by_len(p["titles_after"]),
+        "followers": by_len(p["name_followers"]),
+        "credit": by_len(p["credit_after"]),
+    }
+
+
+def name_at(text: str, start: int, closers: list[str]) -> int | None:
+    """End offset of a person's name starting at `start`, or None."""
+    single, double = surnames()
+    if text[start:start + 2] in double:
+        given = (1, 2)
+        sur = 2
+    elif text[start:start + 1] in single:
+        given = (2, 1)                      # three-character names are the commonest
+        sur = 1
+    else:
+        return None
+    for g in given:
+        end = start + sur + g
+        name = text[start:end]
+        if len(name) != sur + g or not re.fullmatch(rf"[{CJK}]+", name):
+            continue
+        if end >= len(text) or text[end] in NAME_END:
+            return end
+        if any(text.startswith(w, end) for w in closers):
+            return end
+    return None
+
+
+@entity_pass("person-title")
+def titled_names(ctx: Context) -> None:
+    conf = _conf()
+    text = ctx.text
+    closers = conf["followers"] + conf["after"]
+    for m in conf["before"].finditer(text):
+        pos = m.end()
+        while pos < len(text) and text[pos] == " ":
+            pos += 1
+        # A title may govern a list: 副局长尹成基、赵昌华出席.
+        while True:
+            end = name_at(text, pos, closers)
+            if end is None:
+                break
+            ctx.add("Person", text[pos:end], pos, end, "person-title", 0.8, title=m.group())
+            if end < len(text) and text[end] == "、":
+                pos = end + 1
+                continue
+            break
+    # Name before a title that follows names: 李克强总理, 习近平总书记.
+    after = "|".join(map(re.escape, conf["after"]))
+    for m in re.finditer(rf"(?=({after}))", text):
+        tstart = m.start()
+        for length in (3, 2, 4):
+            start = tstart - length
+            if start < 0:
+                continue
+            if name_at(text, start, conf["after"]) == tstart and (
+                    start == 0 or not re.match(rf"[{CJK}]", text[start - 1])
+                    or text[start - 1] in "的和与及、对向在为将把由被是了"):
+                ctx.add("Person", text[start:tstart], start, tstart, "person-title", 0.75,
+                        title=m.group(1))
+                break
+
+
+@entity_pass("person-credit")
+def credited_names(ctx: Context) -> None:
+    """Photo and byline credits: （张国鹏 摄）, 新华社记者 任沁沁 (the latter via titles)."""
+    conf = _conf()
+    credit = "|".join(map(re.escape, conf["credit"]))
+    for m in re.finditer(rf"[（(]\s*([{CJK}]{{2,4}})\s*(?:{credit})\s*[）)]", ctx.text):
+        start = m.start(1)
+        if name_at(ctx.text, start, [" "] + conf["credit"]) == m.end(1):
+            ctx.add("Person", m.group(1), start, m.end(1), "person-credit", 0.8)
+
+
+@entity_pass("person-meta")
+def metadata_names(ctx: Context) -> None:
+    """The editor and author fields of the document name people (when they look like names)."""
+    for key in ("editor", "author"):
+        value = str(ctx.doc.meta.get(key) or "").strip()
+        single, double = surnames()
+        longest = 4 if key == "editor" else 3
+        if 2 <= len(value) <= longest and re.fullmatch(rf"[{CJK}]+", value) and (
+                value[0] in single or value[:2] in double):
+            # No span in the body: the mention points at the metadata, not at a sentence.
+            ctx.mentions.append(_meta_mention(value, key))
+
+
+def _meta_mention(name: str, key: str):
+    from ..model import Mention
+    return Mention(cls="Person", name=name, start=-1, end=-1, surface=name,
+                   pass_name="person-meta", confidence=0.7, attrs={"role": key})

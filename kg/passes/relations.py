@@ -1,0 +1,211 @@
+"""Relations read from the clause around two findings.
+
+Who is the subject of a clause matters to most of them: an agency is the subject when it is not
+an object (after 联合, 与, 向 …). A clause without one carries the subject over from earlier in
+the paragraph; a document whose clauses name no agency falls back to the agency it is about
+(the one it names most often). The confidence of each relation says which of these it used.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+
+from ..config import patterns
+from ..model import Mention
+from .base import Context, relation_pass
+
+
+@functools.lru_cache(maxsize=1)
+def _rel_conf():
+    return patterns()["relations"]
+
+
+def pseudo(ctx: Context, cls: str, name: str, like: Mention | None = None, **attrs) -> Mention:
+    """A mention that is implied, not written (总理 -> 国务院, 移民管理机构 -> 国家移民管理局)."""
+    start = like.start if like else -1
+    end = like.end if like else -1
+    return Mention(cls=cls, name=name, start=start, end=end, surface="", pass_name="implied",
+                   confidence=0.6, sentence=like.sentence if like else -1, attrs=attrs)
+
+
+def coreferences(ctx: Context) -> list[Mention]:
+    """Generic phrases standing for a known agency, as implied mentions."""
+    out = []
+    for phrase, target in patterns()["agencies"]["coreference"].items():
+        for m in re.finditer(re.escape(phrase), ctx.text):
+            if any(a.start <= m.start() < a.end for a in ctx.mentions if a.cls == "Agency"):
+                continue
+            ref = pseudo(ctx, "Agency", target)
+            ref.start, ref.end = m.start(), m.end()
+            ref.sentence = ctx.sentence_index(m.start())
+            out.append(ref)
+    return out
+
+
+def is_object(ctx: Context, m: Mention) -> bool:
+    before = ctx.text[max(0, m.start - 4):m.start]
+    return any(before.endswith(w) for w in _rel_conf()["object_markers"])
+
+
+def agencies_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mention]:
+    found = [m for m in ctx.mentions if m.cls == "Agency" and m.sentence == sentence]
+    found += [r for r in refs if r.sentence == sentence]
+    return sorted(found, key=lambda m: m.start)
+
+
+def dominant_agency(ctx: Context) -> Mention | None:
+    counts = Counter(m.name for m in ctx.mentions if m.cls == "Agency" and m.start >= 0)
+    if not counts:
+        return None
+    name = max(counts, key=lambda n: (counts[n], -min(m.start for m in ctx.mentions
+                                                       if m.name == n and m.cls == "Agency")))
+    return next(m for m in ctx.mentions if m.cls == "Agency" and m.name == name)
+
+
+def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Mention | None = None
+                   ) -> tuple[Mention | None, float]:
+    """The agency that is the subject at `offset`, with how sure we are of it."""
+    sent = ctx.sentence_index(offset)
+    candidates = [a for a in agencies_in(ctx, sent, refs) if a.end <= offset
+                  and not (nested_in and nested_in.start <= a.start < nested_in.end)]
+    subjects = [a for a in candidates if not is_object(ctx, a)]
+    if subjects:
+        return subjects[-1], 0.8
+    # Carry the subject over from earlier sentences of the same paragraph.
+    para = ctx.paragraphs[sent] if sent >= 0 else -1
+    for prev in range(sent - 1, -1, -1):
+        if ctx.paragraphs[prev] != para:
+            break
+        subjects = [a for a in agencies_in(ctx, prev, refs) if not is_object(ctx, a)]
+        if subjects:
+            return subjects[-1], 0.65
+    main = dominant_agency(ctx)
+    return main, 0.5
+
+
+@relation_pass("org-structure")
+def org_structure(ctx: Context) -> None:
+    """A unit's parent and the place in its name, from the lexicon or the structure of the name."""
+    named = {(m.cls, m.name): m for m in ctx.mentions}
+    for m in [m for m in ctx.mentions if m.cls == "Agency"]:
+        parent = m.attrs.get("parent")
+        if parent and parent != m.name:
+            target = named.get(("Agency", parent))
+            chained = m.pass_name == "agency-structure" and parent != "国家移民管理局"
+            if target or chained:
+                ctx.relate("subOrganizationOf", m, target or pseudo(ctx, "Agency", parent, m),
+                           "org-structure", 0.9 if target else 0.75, m.sentence)
+        place = m.attrs.get("location")
+        if place:
+            target = named.get(("Location", place))
+            ctx.relate("locatedIn", m, target or pseudo(ctx, "Location", place, m),
+                       "org-structure", 0.85, m.sentence)
+
+
+@relation_pass("heads")
+def heads(ctx: Context) -> None:
+    conf = patterns()["persons"]
+    tops = conf["head_titles"]
+    for p in [m for m in ctx.mentions if m.cls == "Person"]:
+        title = p.attrs.get("title", "")
+        if title not in tops or title.startswith("副"):
+            continue
+        implied = conf["title_agency"].get(title)
+        if implied:
+            ctx.relate("heads", p, pseudo(ctx, "Agency", implied, p), "heads", 0.75, p.sentence)
+            continue
+        # The agency right before the title chain: 国家移民管理局党组书记、局长许甘露.
+        agencies = [a for a in ctx.mentions if a.cls == "Agency" and a.sentence == p.sentence
+                    and a.end <= p.start and p.start - a.end <= 14]
+        if agencies:
+            a = agencies[-1]
+            between = ctx.text[a.end:p.start]
+            if not re.search(r"[。；;]", between) and "副" not in between[-len(title) - 1:]:
+                ctx.relate("heads", p, a, "heads", 0.85, p.sentence)
+
+
+@relation_pass("cooperation")
+def cooperation(ctx: Context) -> None:
+    conf = _rel_conf()
+    refs = coreferences(ctx)
+    verbs = conf["cooperation_verbs"]
+    markers = sorted(conf["cooperation_before_list"], key=len, reverse=True)
+    for s in ctx.sentences:
+        agencies = agencies_in(ctx, s.index, refs)
+        if not agencies:
+            continue
+        for a in agencies:
+            before = ctx.text[max(0, a.start - 4):a.start]
+            opener = next((w for w in markers + ["与", "同", "和"] if before.endswith(w)), None)
+            if not opener:
+                continue
+            # The list that starts here: X、Y、Z(等部门)
+            partners, end = [a], a.end
+            for b in agencies:
+                if b.start > end and re.fullmatch(r"[、，,和及与]\s*", ctx.text[end:b.start]):
+                    partners.append(b)
+                    end = b.end
+            rest = ctx.text[end:s.end]
+            clause_end = re.search(r"[，,。；;]", rest)
+            clause = rest[: clause_end.start()] if clause_end else rest
+            if opener in ("与", "同", "和") and not any(v in clause for v in verbs):
+                continue
+            subject, conf_subject = subject_before(ctx, a.start, refs)
+            if subject is None:
+                continue
+            for partner in partners:
+                if partner.name != subject.name:
+                    ctx.relate("cooperatesWith", subject, partner, "cooperation",
+                               min(0.8, conf_subject + 0.1), s.index)
+
+
+@relation_pass("issues-conducts")
+def issues_and_conducts(ctx: Context) -> None:
+    refs = coreferences(ctx)
+    for m in [m for m in ctx.mentions if m.cls in ("Measure", "Campaign") and m.start >= 0]:
+        predicate = "issues" if m.cls == "Measure" else "conducts"
+        subject, confidence = subject_before(ctx, m.start, refs, nested_in=m)
+        if subject is None:
+            continue
+        ctx.relate(predicate, subject, m, "issues-conducts", confidence, m.sentence)
+        if m.cls == "Campaign":
+            # Partners named in the same clause run the campaign too: 联合X、Y…开展Z.
+            clause_start = max(ctx.text.rfind(ch, 0, m.start) for ch in "。；;\n") + 1
+            for a in agencies_in(ctx, m.sentence, refs):
+                if clause_start <= a.start < m.start and _in_list_after(ctx, a, ("联合", "会同")):
+                    ctx.relate("conducts", a, m, "issues-conducts", 0.7, m.sentence)
+
+
+def _in_list_after(ctx: Context, a: Mention, openers) -> bool:
+    """Is `a` part of a list X、Y、Z that opens with one of `openers`?"""
+    pos = a.start
+    for _ in range(8):
+        before = ctx.text[max(0, pos - 2):pos]
+        if before in openers:
+            return True
+        prev = [b for b in ctx.mentions if b.cls == "Agency" and b.end <= pos and
+                re.fullmatch(r"[、和及]", ctx.text[b.end:pos] or "x")]
+        if not prev:
+            return False
+        pos = prev[-1].start
+    return False
+
+
+@relation_pass("targets")
+def targets(ctx: Context) -> None:
+    window = _rel_conf()["target_window"]
+    crimes = [m for m in ctx.mentions if m.cls == "CrimeType" and m.start >= 0]
+    for c in [m for m in ctx.mentions if m.cls == "Campaign" and m.start >= 0]:
+        nested = [k for k in crimes if c.start <= k.start and k.end <= c.end]
+        same = [k for k in crimes if k.sentence == c.sentence and k not in nested]
+        if nested:
+            chosen, confidence = nested, 0.85
+        elif same:
+            chosen, confidence = same, 0.7
+        else:
+            earlier = [k for k in crimes if c.sentence - window <= k.sentence < c.sentence]
+            last = max((k.sentence for k in earlier), default=None)
+            chosen, confidence = [k for k in earlier if k.sentence == last], 0.5
+        for k in chosen:
+            ctx.relate("targets", c, k, "targets", confidence, c.sentence)

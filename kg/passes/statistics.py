@@ -1,0 +1,147 @@
+"""Reported figures: 1.68亿人次 -> 168000000 人次, with what was counted, the period and the
+agency that reports it.
+
+A figure is an Arabic number, an optional approximator (余, 多), an optional multiplier (万, 亿)
+and a counting word from ontology/patterns.yaml. Dates, durations, ordinals and numbers inside
+names have no counting word after them, or are ruled out by the words around them.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from decimal import Decimal
+
+from ..config import patterns
+from .base import CJK, Context, relation_pass
+from .relations import coreferences, subject_before
+
+LEADING_NOISE = re.compile(r"^(?:[，,、：:\s]|共|累计|先后|分别|已经|已|达到|达|约|近|合计|总计|全年|"
+                           r"上半年|下半年|今年|去年|同期|其中|年内|当年|\d{4}年|[一二三四]季度)+")
+
+
+@functools.lru_cache(maxsize=1)
+def _conf():
+    conf = patterns()["statistics"]
+    units = sorted(conf["units"], key=len, reverse=True)
+    approx = "|".join(map(re.escape, conf["approximators"]))
+    mults = "|".join(map(re.escape, conf["multipliers"]))
+    unit_rx = "|".join(map(re.escape, units))
+    rx = re.compile(
+        rf"(?P<num>\d+(?:[.,]\d+)*)\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
+        rf"(?P<unit>{unit_rx})")
+    return conf, rx
+
+
+def parse_value(num: str, mult: str | None) -> float:
+    conf, _ = _conf()
+    value = Decimal(num.replace(",", ""))     # exact: 3.24万 is 32400, not 32400.000000000004
+    for ch in mult or "":
+        value *= conf["multipliers"][ch]
+    return float(value)
+
+
+def document_year(ctx: Context) -> str | None:
+    date = str(ctx.doc.meta.get("date") or "")
+    m = re.match(r"(\d{4})", date)
+    if m:
+        return m.group(1)
+    m = re.search(r"(20\d{2})年", ctx.text)
+    return m.group(1) if m else None
+
+
+def period_of(ctx: Context, sentence_text: str, upto: int) -> str | None:
+    """The period a figure belongs to, from the words before it in its sentence."""
+    conf, _ = _conf()
+    before = sentence_text[:upto]
+    year = re.findall(r"(20\d{2})年", before)
+    qualifier = next((w for w in conf["period_words"] if w in before), None)
+    months = re.search(r"前(\d{1,2}|[一二三四五六七八九十]{1,2})个月", before)
+    if months:
+        qualifier = months.group()
+    if year:
+        return year[-1] + (qualifier or "")
+    if qualifier:
+        base = document_year(ctx)
+        if "去年" in before and base:
+            base = str(int(base) - 1)
+        return (base or "") + qualifier
+    return None
+
+
+@relation_pass("statistics")
+def statistics(ctx: Context) -> None:
+    conf, rx = _conf()
+    refs = coreferences(ctx)
+    for s in ctx.sentences:
+        found = []
+        for m in rx.finditer(s.text):
+            start, end = m.start(), m.end()
+            before = s.text[max(0, start - 2):start]
+            after = s.text[end:end + 3]
+            if any(before.endswith(w) for w in conf["not_counts_before"]):
+                continue
+            if re.match(r"[\d.\-/:]", s.text[start - 1:start] or " "):
+                continue                         # part of a larger token (T3-D, 72/144)
+            if any(s.text.startswith(w, m.start("unit")) for w in conf["scope_after"]):
+                continue
+            if any(after.startswith(w) for w in conf["not_counts_after"]):
+                continue
+            if re.match(r"[A-Za-z]", s.text[start - 1:start] or " "):
+                continue
+            if m.group("unit") in ("个", "次", "条", "家", "部", "台", "只", "本", "张") and \
+                    not (m.group("a1") or m.group("a2") or m.group("mult")) and \
+                    re.match(rf"[{CJK}]", after[:1] or " ") is None:
+                continue                         # a bare small word-count with nothing counted
+            found.append(m)
+        previous: list = []
+        for m in found:
+            value = parse_value(m.group("num"), m.group("mult"))
+            unit = m.group("unit")
+            # The metric starts after the previous figure and after any agency named before it.
+            cut = max([found[found.index(m) - 1].end() if found.index(m) else 0] +
+                      [a.end - s.start for a in ctx.mentions if a.cls == "Agency"
+                       and a.sentence == s.index and a.end - s.start <= m.start()])
+            metric = metric_for(s.text, m, previous, cut)
+            abs_start = s.start + m.start()
+            subject, confidence = subject_before(ctx, abs_start, refs)
+            stat = _finding(value, unit, metric, period_of(ctx, s.text, m.start()), abs_start,
+                            s.start + m.end(), m.group(), min(0.85, confidence + 0.1), s.index,
+                            subject)
+            ctx.statistics.append(stat)
+            previous.append(stat)
+
+
+def metric_for(sentence: str, m: re.Match, previous: list, previous_end: int) -> str:
+    """What was counted: the words before the figure in its clause, or the words after it."""
+    conf, _ = _conf()
+    clause_start = max(sentence.rfind(ch, 0, m.start()) for ch in "，,；;。：:") + 1
+    # Between two figures of the same clause only the words after the first one count.
+    head = sentence[max(clause_start, previous_end):m.start()]
+    head = LEADING_NOISE.sub("", head.strip())
+    # The counting verb often follows the subject after 共/累计: 全国移民管理机构共查验出入境人员.
+    tail = re.split(r"共|累计|先后|合计", head)[-1]
+    if len(tail) >= 2:
+        head = LEADING_NOISE.sub("", tail)
+    growth = next((w for w in conf["growth_words"] if head.endswith(w)), None)
+    if not head and previous:                # …169.6%、119.2%: the rate list goes on
+        growth = next((w for w in conf["growth_words"] if previous[-1].metric.endswith(w)), None)
+    if growth and previous:
+        # 分别同比增长169.6%、119.2%: the k-th rate belongs to the k-th figure before it.
+        rates = [p for p in previous if p.unit in ("%", "％")]
+        counts = [p for p in previous if p.unit not in ("%", "％")]
+        base = counts[len(rates)].metric if len(rates) < len(counts) else counts[-1].metric if counts else ""
+        return base + growth
+    if head.rstrip("分别") == "" and previous:
+        return previous[-1].metric
+    if len(head) < 2 or head[-1] in "由为对及和与向给从在把将" or head in ("涉及", "完成", "抽调"):
+        tail = sentence[m.end():]
+        stop = re.search(r"[，,。；;：:]", tail)
+        head = tail[: stop.start()] if stop else tail
+    return head.strip()[:40]
+
+
+def _finding(value, unit, metric, period, start, end, surface, confidence, sentence, reporter):
+    from ..model import StatisticFinding
+    return StatisticFinding(value=value, unit=unit, metric=metric, period=period, start=start,
+                            end=end, surface=surface, pass_name="statistics",
+                            confidence=round(confidence, 2), sentence=sentence, reporter=reporter)

@@ -1,0 +1,70 @@
+"""Sentences and words: split a document once, so every pass reads the same units."""
+from __future__ import annotations
+
+import re
+
+import jieba
+
+from .config import patterns
+from .model import Document, Sentence
+
+jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences with offsets into `text`; a newline always ends one, closing quotes stay with it."""
+    enders = re.escape(patterns()["sentence"]["enders"])
+    # A sentence ends after an ender (plus any closing quote marks) or at a newline.
+    boundary = re.compile(rf"[{enders}][”’」』\"]*|\n")
+    sentences: list[Sentence] = []
+    start = 0
+    for m in boundary.finditer(text):
+        _add(sentences, text, start, m.end())
+        start = m.end()
+    _add(sentences, text, start, len(text))
+    return sentences
+
+
+def _add(out: list[Sentence], text: str, start: int, end: int) -> None:
+    # Trim white space so that offsets point at the sentence's first and last characters.
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        out.append(Sentence(len(out), start, end, text[start:end]))
+
+
+def sentence_at(sentences: list[Sentence], offset: int) -> int:
+    """Index of the sentence holding `offset` (binary search), or -1."""
+    lo, hi = 0, len(sentences) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        s = sentences[mid]
+        if offset < s.start:
+            hi = mid - 1
+        elif offset >= s.end:
+            lo = mid + 1
+        else:
+            return mid
+    return -1
+
+
+def word_boundaries(doc: Document) -> set[int]:
+    """Offsets in doc.text where jieba puts a word boundary (segmentation runs once per document)."""
+    bounds = {0, len(doc.text)}
+    pos = 0
+    for word in jieba.cut(doc.text, HMM=False):
+        pos += len(word)
+        bounds.add(pos)
+    return bounds
+
+
+def paragraph_of(text: str, sentences: list[Sentence]) -> list[int]:
+    """Paragraph number of each sentence (paragraphs are separated by newlines in doc.text)."""
+    out, para, last = [], 0, 0
+    for s in sentences:
+        para += text.count("\n", last, s.start)
+        last = s.start
+        out.append(para)
+    return out
