@@ -130,4 +130,5 @@ def write_outputs(out_dir: Path, graph, report: dict, render: bool = True) -> No
 def _temp(out_dir: Path, name: str) -> Path:
     fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
     os.close(fd)
+    os.chmod(path, 0o644)          # mkstemp makes files private; outputs are for sharing
     return Path(path)

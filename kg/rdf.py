@@ -89,7 +89,6 @@ def build_graph(resolved: Resolved, include_ontology: bool = True) -> Graph:
         g.add((node, RDFS.label, Literal(f"{st.metric} {st.surface}".strip(), lang="zh")))
         g.add((node, KGO.confidence, confidence_literal(st.confidence)))
         g.add((node, KGO.extractedBy, Literal(st.pass_name)))
-        g.add((node, KGO.mentionedIn, doc_iri(doc_id)))
         doc = by_doc[doc_id].document
         a, b = doc.raw_span(st.start, st.end)
         g.add((node, KGO.startOffset, Literal(a)))

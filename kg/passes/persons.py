@@ -39,6 +39,18 @@ def _conf():
     }
 
 
+@functools.lru_cache(maxsize=1)
+def _word_tags() -> dict[str, str]:
+    import jieba.posseg
+    return jieba.posseg.dt.word_tag_tab
+
+
+def looks_like_name(name: str) -> bool:
+    """Not a dictionary word of another kind: 强调 (a verb) is not a person called 强调."""
+    tag = _word_tags().get(name)
+    return tag is None or tag.startswith("nr")
+
+
 def name_at(text: str, start: int, closers: list[str]) -> int | None:
     """End offset of a person's name starting at `start`, or None."""
     single, double = surnames()
@@ -53,7 +65,8 @@ def name_at(text: str, start: int, closers: list[str]) -> int | None:
     for g in given:
         end = start + sur + g
         name = text[start:end]
-        if len(name) != sur + g or not re.fullmatch(rf"[{CJK}]+", name):
+        if len(name) != sur + g or not re.fullmatch(rf"[{CJK}]+", name) \
+                or not looks_like_name(name):
             continue
         if end >= len(text) or text[end] in NAME_END:
             return end

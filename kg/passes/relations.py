@@ -103,25 +103,35 @@ def org_structure(ctx: Context) -> None:
                        "org-structure", 0.85, m.sentence)
 
 
+def title_around(ctx: Context, p: Mention) -> tuple[str, str]:
+    """The title written right before a person's name and the one right after it."""
+    conf = patterns()["persons"]
+    text = ctx.text
+    before = max((t for t in conf["titles_before"] if text.startswith(t, p.start - len(t))),
+                 key=len, default="")
+    after = max((t for t in conf["titles_after"] if text.startswith(t, p.end)), key=len, default="")
+    return before, after
+
+
 @relation_pass("heads")
 def heads(ctx: Context) -> None:
     conf = patterns()["persons"]
     tops = conf["head_titles"]
-    for p in [m for m in ctx.mentions if m.cls == "Person"]:
-        title = p.attrs.get("title", "")
-        if title not in tops or title.startswith("副"):
-            continue
-        implied = conf["title_agency"].get(title)
-        if implied:
-            ctx.relate("heads", p, pseudo(ctx, "Agency", implied, p), "heads", 0.75, p.sentence)
+    for p in [m for m in ctx.mentions if m.cls == "Person" and m.start >= 0]:
+        before, after = title_around(ctx, p)
+        for title in (after, before):
+            implied = conf["title_agency"].get(title)
+            if implied:                          # 李克强总理 -> 国务院
+                ctx.relate("heads", p, pseudo(ctx, "Agency", implied, p), "heads", 0.75, p.sentence)
+        if before not in tops:
             continue
         # The agency right before the title chain: 国家移民管理局党组书记、局长许甘露.
         agencies = [a for a in ctx.mentions if a.cls == "Agency" and a.sentence == p.sentence
-                    and a.end <= p.start and p.start - a.end <= 14]
+                    and a.end <= p.start - len(before) and p.start - a.end <= 14]
         if agencies:
             a = agencies[-1]
             between = ctx.text[a.end:p.start]
-            if not re.search(r"[。；;]", between) and "副" not in between[-len(title) - 1:]:
+            if not re.search(r"[。；;]", between):
                 ctx.relate("heads", p, a, "heads", 0.85, p.sentence)
 
 

@@ -1,0 +1,914 @@
+"""Ingest: find the input files and read each one as a careful reader would.
+
+`collect_paths` turns files, folders and glob patterns into a sorted list of files.
+`read_document` turns one file into a `kg.model.Document`:
+
+1. bytes -> str with the encoding detected (BOM, strict UTF-8, then charset-normalizer
+   limited to the encodings Chinese text comes in);
+2. the format detected (HTML, Markdown with YAML front matter, PDF-extracted text, plain
+   text) and the body taken out of it: markup, page chrome, trailers and metadata lines go,
+   lines cut by a page width or by an editor are joined back into paragraphs;
+3. Traditional script converted to Simplified for matching, the original kept beside it.
+
+Every character of the cleaned text keeps its offset in the decoded file (`kg.textmap`).
+What ingest knows about sites and layouts is data, in ontology/ingest.yaml.
+"""
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import email.utils
+import glob
+import hashlib
+import html
+import os
+import re
+import statistics
+from collections import Counter
+from functools import lru_cache
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import yaml
+
+from kg.config import ONTOLOGY_DIR
+from kg.model import Document
+from kg.textmap import Mapped, concat, join
+
+CONFIG_PATH = ONTOLOGY_DIR / "ingest.yaml"
+
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# CJK characters plus the fullwidth/CJK punctuation and quote marks set between them.
+WIDE = CJK + "\u3001-\u303f\uff01-\uff60\uffe0-\uffe6\u2018\u2019\u201c\u201d\u2026\u2014\u00b7"
+WS_CHARS = " \t\r\n\f\v\xa0\u1680\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
+
+_CJK_RE = re.compile(f"[{CJK}]")
+_WIDE_RE = re.compile(f"[{WIDE}]")
+_WS_RUN = re.compile(f"[{re.escape(WS_CHARS)}]+")
+# Invisible characters that would break matching: C0 controls (not tab/newline), zero widths.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_FRONT_MATTER = re.compile(
+    r"\A(?:[ \t]*\r?\n)*---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)",
+    re.S | re.M)
+_HTML_START = re.compile(r"\A\s*<(?:!doctype|html|head|body|div|p|span|article|section|table|h[1-6])\b", re.I)
+_HTML_TAG = re.compile(r"</?(?:p|div|span|br|a|img|table|tr|td|li|ul|h[1-6]|section|article)\b[^>]*>", re.I)
+_BAD_MARKED_SECTION = re.compile(r"<(?=!\[(?!\s*(?:cdata|temp|ignore|include|rcdata)\s*\[))", re.I)
+_FULLWIDTH_POINT = re.compile(r"(?<=[0-9])．(?=[0-9])")
+_FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
+
+# Markdown syntax (CommonMark subset): block markers at line start, inline spans.
+_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+")
+_MD_HEADING_END = re.compile(r"[ \t]+#+[ \t]*$")
+_MD_QUOTE = re.compile(r"^ {0,3}(?:>[ \t]?)+")
+_MD_LIST = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+")
+_MD_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_MD_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_MD_INLINE = [
+    re.compile(r"!\[[^\]]*\]\([^)]*\)"),                        # image: dropped
+    re.compile(r"\[(?P<keep>[^\]]+)\]\([^)]*\)"),               # link: its text
+    re.compile(r"\[(?P<keep>[^\]]+)\]\[[^\]]*\]"),              # reference link: its text
+    re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b[^>]*>"),            # inline HTML tag: dropped
+    re.compile(r"`(?P<keep>[^`]+)`"),                            # code span: its text
+    re.compile(r"(\*\*|__)(?P<keep>\S(?:.*?\S)?)\1"),           # strong: its text
+    re.compile(r"(?<!\*)\*(?P<keep>[^*\s](?:[^*]*?[^*\s])?)\*(?!\*)"),  # emphasis: its text
+    re.compile(r"~~(?P<keep>\S(?:.*?\S)?)~~"),                  # strikethrough: its text
+]
+
+
+class IngestError(Exception):
+    """A file that cannot be used, with a one-line reason."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- configuration
+@lru_cache(maxsize=None)
+def _rules() -> SimpleNamespace:
+    """ontology/ingest.yaml, compiled once."""
+    cfg = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+    h, ln, pdf, tx = cfg["html"], cfg["lines"], cfg["pdf"], cfg["text"]
+    labels = {}
+    keep_keys = set()
+    for entry in ln["meta_labels"]:
+        for label in entry["labels"]:
+            labels[label] = entry["key"]
+        if entry.get("keep"):
+            keep_keys.add(entry["key"])
+    label_alt = "|".join(re.escape(x) for x in sorted(labels, key=len, reverse=True))
+    lower = lambda xs: frozenset(str(x).lower() for x in xs)  # noqa: E731
+    return SimpleNamespace(
+        max_bytes=int(cfg["limits"]["max_bytes"]),
+        encodings=list(cfg["encodings"]["candidates"]),
+        max_chaos=float(cfg["encodings"]["max_chaos"]),
+        max_bad_bytes=int(cfg["encodings"]["max_bad_bytes"]),
+        max_bad_share=float(cfg["encodings"]["max_bad_share"]),
+        magic=[(m["bytes"].encode("latin-1"), m["name"]) for m in cfg["binary"]["magic"]],
+        max_control_share=float(cfg["binary"]["max_control_share"]),
+        utf16_readable_share=float(cfg["binary"]["utf16_readable_share"]),
+        skip_extensions=lower(cfg["paths"]["skip_extensions"]),
+        hant_share=float(cfg["script"]["hant_share"]),
+        min_cjk=int(tx["min_cjk_chars"]),
+        final=set(tx["final_marks"]),
+        closers=tx["closers"],
+        soft=set(tx["soft_marks"]),
+        letter_spaced=re.compile(f"[{CJK}](?: [{CJK}]){{{int(tx['letter_spaced_min_chars']) - 1},}}"),
+        fold_alnum=bool(tx["fold_fullwidth_alnum"]),
+        title_min=int(cfg["title"]["min_chars"]),
+        title_max=int(cfg["title"]["max_chars"]),
+        fm_aliases=dict(cfg.get("front_matter", {}).get("aliases", {})),
+        skip_tags=lower(h["skip_tags"]),
+        block_tags=lower(h["block_tags"]),
+        void_tags=lower(h["void_tags"]),
+        heading_tags=[str(t).lower() for t in h["heading_tags"]],   # in order of preference
+        chrome_words=lower(h["chrome_words"]),
+        caption_words=lower(h["caption_words"]),
+        editor_words=lower(h["editor_words"]),
+        meta_tags={str(k).lower(): v for k, v in h["meta_tags"].items()},
+        labels=labels,
+        keep_keys=keep_keys,
+        label_re=re.compile(f"(?P<label>{label_alt})[ \t\u3000]*[:：][ \t\u3000]*"),
+        max_meta_value=int(ln["max_meta_value_chars"]),
+        chrome=re.compile("|".join(f"(?:{p})" for p in ln["chrome_patterns"])),
+        trailers=tuple(ln["trailer_markers"]),
+        trailer_min_position=float(ln["trailer_min_position"]),
+        bylines=re.compile("|".join(f"(?:{p})" for p in ln["byline_patterns"])),
+        pdf=SimpleNamespace(**pdf),
+        spaced_run=re.compile(f"[{CJK}](?: [{CJK}]){{{int(pdf['spaced_run_min_chars']) - 1},}}"),
+    )
+
+
+@lru_cache(maxsize=None)
+def _t2s():
+    import opencc  # imported late: only needed once a document is read
+    return opencc.OpenCC("t2s")
+
+
+def _simplify(text: str) -> str:
+    """t2s with the length kept: when a phrase conversion changes the length, go char by char."""
+    cc = _t2s()
+    out = cc.convert(text)
+    if len(out) == len(text):
+        return out
+    chars = []
+    for ch in text:
+        conv = cc.convert(ch)
+        chars.append(conv if len(conv) == 1 else ch)
+    return "".join(chars)
+
+
+def _width(s: str) -> int:
+    """Display width: CJK and fullwidth characters count 2."""
+    return len(s) + len(_WIDE_RE.findall(s))
+
+
+def _is_wide(ch: str) -> bool:
+    return bool(_WIDE_RE.match(ch))
+
+
+def _cjk_count(s: str) -> int:
+    return len(_CJK_RE.findall(s))
+
+
+# ---------------------------------------------------------------- finding files
+def collect_paths(inputs: list[str]) -> tuple[list[Path], list[str]]:
+    """Files named, found in folders (recursively) or matched by glob patterns.
+
+    Returns (paths, problems): paths in a deterministic order, each real file once;
+    problems are one-line messages for inputs that gave nothing.
+    """
+    r = _rules()
+    paths: list[Path] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+
+    def add(p: Path) -> None:
+        key = os.path.realpath(p)
+        if key not in seen:
+            seen.add(key)
+            paths.append(p)
+
+    for item in inputs:
+        p = Path(item)
+        if p.is_file():
+            add(p)                      # named explicitly: read whatever it is
+        elif p.is_dir():
+            found = list(_walk(p, r, problems))
+            if not found:
+                problems.append(f"{item}: no readable files in folder")
+            for f in found:
+                add(f)
+        elif _GLOB_CHARS.search(item):
+            hits = 0
+            for m in sorted(glob.glob(item, recursive=True)):
+                mp = Path(m)
+                if mp.is_dir():
+                    for f in _walk(mp, r, problems):
+                        hits += 1
+                        add(f)
+                elif mp.is_file() and _wanted(mp.name, r):
+                    hits += 1
+                    add(mp)
+            if not hits:
+                problems.append(f"{item}: no files match")
+        elif p.is_symlink():
+            problems.append(f"{item}: broken symbolic link")
+        elif p.exists():
+            problems.append(f"{item}: not a regular file or folder")
+        else:
+            problems.append(f"{item}: no such file or directory")
+    return paths, problems
+
+
+def _wanted(name: str, r: SimpleNamespace) -> bool:
+    """Inside folders and globs: no hidden files, nothing that is obviously not text."""
+    return not name.startswith(".") and Path(name).suffix.lower() not in r.skip_extensions
+
+
+def _walk(top: Path, r: SimpleNamespace, problems: list[str]) -> Iterator[Path]:
+    """Files under `top`, sorted; symlinked folders followed once (a loop ends there)."""
+    visited: set[str] = set()
+
+    def onerror(e: OSError) -> None:
+        problems.append(f"{e.filename}: {e.strerror or e}")
+
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=onerror):
+        real = os.path.realpath(dirpath)
+        if real in visited:
+            dirnames[:] = []
+            continue
+        visited.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            f = Path(dirpath, name)
+            if _wanted(name, r) and f.is_file():
+                yield f
+
+
+# ---------------------------------------------------------------- reading one file
+def read_document(path: str | os.PathLike, *, max_bytes: int | None = None) -> Document:
+    """Read one file into a Document; raise IngestError when it cannot be used."""
+    r = _rules()
+    limit = r.max_bytes if max_bytes is None else max_bytes
+    data = _read_bytes(Path(path), limit)
+    try:
+        raw, encoding, warning = _decode(data, r)
+    except ValueError as e:
+        raise IngestError(path, str(e)) from None
+    doc = Document(path=str(path), doc_id=_doc_id(Path(path), data), raw=raw, text="",
+                   offsets=[], encoding=encoding, content_hash=hashlib.sha256(data).hexdigest())
+    if warning:
+        doc.warnings.append(warning)
+    _parse(doc, r)
+    if _cjk_count(doc.text) < r.min_cjk:
+        raise IngestError(path, "no Chinese text left after cleaning")
+    return doc
+
+
+def _read_bytes(p: Path, limit: int) -> bytes:
+    try:
+        if p.is_dir():
+            raise IngestError(p, "is a directory")
+        size = p.stat().st_size
+        if size > limit:
+            raise IngestError(p, f"file too large ({size} bytes, limit {limit})")
+        with open(p, "rb") as f:
+            data = f.read(limit + 1)      # files that grow while read are caught too
+    except FileNotFoundError:
+        raise IngestError(p, "no such file or directory") from None
+    except OSError as e:
+        raise IngestError(p, (e.strerror or str(e)).lower()) from None
+    if len(data) > limit:
+        raise IngestError(p, f"file too large (over {limit} bytes)")
+    return data
+
+
+def _doc_id(p: Path, data: bytes) -> str:
+    """File stem in [A-Za-z0-9_-] (non-ASCII names get a short hash) + '_' + content hash."""
+    stem = p.stem
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")
+    if safe != stem.strip("_"):
+        tag = hashlib.sha256(stem.encode("utf-8")).hexdigest()[:6]
+        safe = f"{safe}-{tag}" if safe else f"doc-{tag}"
+    return f"{safe}_{hashlib.sha256(data).hexdigest()[:8]}"
+
+
+_BOMS = [  # (mark, name reported, codec); UTF-32 first: its LE mark starts like UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig", "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be"),
+]
+
+
+def _decode(data: bytes, r: SimpleNamespace) -> tuple[str, str, str | None]:
+    """(text, encoding name, warning); ValueError(reason) when the bytes are not usable text."""
+    if not data:
+        raise ValueError("empty file")
+    for sig, name in r.magic:
+        if data.startswith(sig):
+            raise ValueError(f"binary file ({name})")
+    text, enc = _decode_text(data, r)
+    warning = None
+    if text is None:
+        text, enc, bad = _decode_damaged(data, r)
+        warning = f"{bad} undecodable byte sequence(s) replaced by U+FFFD (read as {enc})"
+    if not text.strip(WS_CHARS):
+        raise ValueError("only whitespace")
+    if len(_CONTROL.findall(text)) > r.max_control_share * len(text):
+        raise ValueError("binary file (control characters)")
+    return text, enc, warning
+
+
+def _decode_text(data: bytes, r: SimpleNamespace) -> tuple[str | None, str]:
+    """Strict decoding: BOM, UTF-16 without BOM, UTF-8, then the detected candidates."""
+    for bom, name, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(codec), name
+            except UnicodeDecodeError:
+                raise ValueError(f"not valid {name} although it starts with its byte-order mark") from None
+    if b"\x00" in data:
+        found = _utf16_without_bom(data, r.utf16_readable_share)
+        if found:
+            return found
+        raise ValueError("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # only for files that are not UTF-8
+    # Candidates come best first (least chaos, most coherent); take the first that decodes
+    # strictly and gives Chinese text.
+    for match in from_bytes(data, cp_isolation=r.encodings, threshold=r.max_chaos):
+        name = codecs.lookup(match.encoding).name
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        if _cjk_count(text):
+            return text, name
+    return None, ""
+
+
+def _decode_damaged(data: bytes, r: SimpleNamespace) -> tuple[str, str, int]:
+    """A file with a few broken bytes (a cut download): the encoding that needs the fewest
+    replacements, if they are few; a UTF-8 file with one bad byte must stay UTF-8."""
+    best = None
+    for enc in ["utf-8", *r.encodings]:
+        if codecs.lookup(enc).name.startswith("utf-16"):
+            continue                    # any even number of bytes "decodes" as UTF-16
+        text = data.decode(enc, errors="replace")
+        bad = text.count("\ufffd")
+        if best is None or bad < best[2]:
+            best = (text, codecs.lookup(enc).name, bad)
+    text, enc, bad = best
+    if bad > max(r.max_bad_bytes, r.max_bad_share * len(data)) or not _cjk_count(text):
+        raise ValueError("cannot decode: not UTF-8, GB18030, Big5 or UTF-16 text")
+    return text, enc, bad
+
+
+def _utf16_without_bom(data: bytes, share: float) -> tuple[str, str] | None:
+    """UTF-16 without a byte-order mark: the byte order whose decoding reads as text."""
+    if len(data) % 2:
+        return None
+    best = None
+    for enc in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        readable = sum(1 for c in text if c in "\t\n\r" or " " <= c <= "~" or _is_wide(c)) / len(text)
+        if readable >= share and (best is None or readable > best[0]):
+            best = (readable, text, enc)
+    return best[1:] if best else None
+
+
+# ---------------------------------------------------------------- parsing
+def _parse(doc: Document, r: SimpleNamespace) -> None:
+    """Fill doc.text/offsets/original/meta/format/script from doc.raw."""
+    raw = doc.raw
+    body = Mapped.of(raw)
+    meta: dict[str, Any] = {}
+    fm = _FRONT_MATTER.match(raw)
+    if fm:
+        _front_matter(fm.group("yaml"), meta, doc.warnings, r)
+        body = Mapped.of(raw, fm.end())
+    if _HTML_START.match(body.text) or len(_HTML_TAG.findall(body.text[:20000])) >= 5:
+        doc.format = "html"
+        blocks, headings = _html_blocks(body, raw, meta, doc.warnings, r)
+        blocks = _filter_blocks(blocks, len(raw), meta, r)
+    else:
+        doc.format = "markdown" if fm or _looks_markdown(body.text) else "text"
+        pdf = doc.format == "text" and _looks_like_pdf(body.text, r)
+        if pdf:
+            doc.format = "pdf-text"
+        blocks, headings = _text_blocks(body, len(raw), doc.format, meta, r)
+    # joined lines may form new letter-spaced runs (PDF spaces went line by line already)
+    blocks = [b for b in (_tidy(b, False, r) for b in blocks) if b]
+    blocks = _deduplicate(blocks, headings, meta, r)
+
+    original = join(blocks, "\n")
+    text = "\n".join(_simplify(line) for line in original.text.split("\n"))
+    if r.fold_alnum:   # １．６８ -> 1.68: numbers readable by the passes, lengths unchanged
+        text = _FULLWIDTH_POINT.sub(".", text.translate(_FULLWIDTH_ALNUM))
+    doc.original, doc.text, doc.offsets = original.text, text, original.offsets
+    cjk = [i for i, ch in enumerate(original.text) if _CJK_RE.match(ch)]
+    changed = sum(1 for i in cjk if text[i] != original.text[i])
+    doc.script = "Hant" if cjk and changed / len(cjk) >= r.hant_share else "Hans"
+    doc.meta = meta
+
+
+def _front_matter(src: str, meta: dict, warnings: list[str], r: SimpleNamespace) -> None:
+    try:
+        data = yaml.safe_load(src)
+    except yaml.YAMLError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        warnings.append(f"front matter is not valid YAML ({first}); body used without it")
+        return
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        warnings.append("front matter is not a mapping; ignored")
+        return
+    for key, value in data.items():
+        key = str(key).lower()
+        key = r.fm_aliases.get(key, key)
+        if key == "date":
+            value = _iso_date(value) or str(value)
+        meta.setdefault(key, _plain(value))
+
+
+def _plain(value: Any) -> Any:
+    """YAML values as JSON-friendly data (dates as ISO strings)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _iso_date(value: Any) -> str | None:
+    """YYYY-MM-DD from a date, '2021-12-03 18:30', '2021年12月3日', an RFC 2822 date ..."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return None
+    s = value.strip()
+    m = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", s) or \
+        re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s)
+    if m:
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        except ValueError:
+            return None
+    try:
+        return email.utils.parsedate_to_datetime(s).date().isoformat()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _set_meta(meta: dict, key: str, value: str) -> None:
+    """Metadata found in the body: the first value wins, front matter wins over all."""
+    value = value.strip(WS_CHARS)
+    if not value:
+        return
+    if key == "date":
+        value = _iso_date(value) or value
+    meta.setdefault(key, value)
+
+
+# ---------------------------------------------------------------- line classes
+def _ends_final(text: str, r: SimpleNamespace) -> bool:
+    t = text.rstrip(WS_CHARS).rstrip(r.closers)
+    return bool(t) and t[-1] in r.final
+
+
+def _meta_pairs(simp: str, r: SimpleNamespace) -> list[tuple[str, str]] | None:
+    """'时间：… 来源：…' -> [(date, …), (source, …)]; None if the line is not a meta line."""
+    hits = [m for m in r.label_re.finditer(simp)
+            if m.start() == 0 or simp[m.start() - 1] in WS_CHARS + "|｜/"]
+    if not hits or hits[0].start() != 0:
+        return None
+    pairs = []
+    for i, m in enumerate(hits):
+        end = hits[i + 1].start() if i + 1 < len(hits) else len(simp)
+        value = simp[m.end():end].strip(WS_CHARS + "|｜/")
+        key = r.labels[m.group("label")]
+        if not value or len(value) > r.max_meta_value or (key == "date" and not _iso_date(value)):
+            return None                 # a sentence that starts like a label ("时间：3月11日至…")
+        pairs.append((key, value))
+    return pairs
+
+
+def _classify(simp: str, raw_pos: int, raw_len: int, r: SimpleNamespace):
+    """(kind, meta pairs) of one stripped line in Simplified script.
+
+    kind: 'trailer' (ends the article), 'meta', 'chrome', 'byline' or 'body'."""
+    head = simp.lstrip("【[（(")
+    if head.startswith(r.trailers) and raw_pos >= r.trailer_min_position * raw_len:
+        return "trailer", None
+    pairs = _meta_pairs(simp, r)
+    if pairs:
+        return "meta", pairs
+    if r.chrome.fullmatch(simp):
+        return "chrome", None
+    if r.bylines.fullmatch(simp):
+        return "byline", None
+    return "body", None
+
+
+def _apply_meta(pairs: list[tuple[str, str]], meta: dict, r: SimpleNamespace) -> bool:
+    """Record meta pairs; True if the line stays in the text (e.g. 原标题)."""
+    for key, value in pairs:
+        _set_meta(meta, key, value)
+    return all(key in r.keep_keys for key, _ in pairs)
+
+
+def _filter_blocks(blocks: list[Mapped], raw_len: int, meta: dict, r: SimpleNamespace) -> list[Mapped]:
+    """Drop chrome and metadata blocks, stop at a trailer (used for HTML paragraphs)."""
+    out = []
+    for block in blocks:
+        block = _tidy(block, False, r)
+        if not block:
+            continue
+        kind, pairs = _classify(_simplify(block.text), block.start, raw_len, r)
+        if kind == "trailer":
+            break
+        if kind == "chrome" or (kind == "meta" and not _apply_meta(pairs, meta, r)):
+            continue
+        out.append(block)
+    return out
+
+
+# ---------------------------------------------------------------- whitespace
+def _tidy(m: Mapped, pdf: bool, r: SimpleNamespace) -> Mapped:
+    """One paragraph: invisible characters out, whitespace runs to one space or nothing.
+
+    A run goes entirely between two CJK characters/marks when it holds a line break (a
+    source line wrap) and, in PDF text, always (the extractor's letter spacing); in PDF
+    text also between CJK and Latin/digits (人员 1.68 亿) when the config says so.
+    Letter-spaced runs (高 质 量) lose their spaces in every format."""
+    m = m.rewrite(_INVISIBLE, lambda _: None).strip(WS_CHARS)
+    if not m:
+        return m
+    next_to_cjk = pdf and r.pdf.drop_spaces_next_to_cjk
+
+    def space(mt: re.Match) -> Mapped | None:
+        left, right = _is_wide(m.text[mt.start() - 1]), _is_wide(m.text[mt.end()])
+        if left and right and (pdf or "\n" in mt.group()):
+            return None
+        if next_to_cjk and (left or right):
+            return None
+        return Mapped.at(" ", m.offsets[mt.start()])
+
+    spaced = m.rewrite(_WS_RUN, space)
+
+    def unspace(mt: re.Match) -> Mapped:
+        return concat(spaced[i:i + 1] for i in range(mt.start(), mt.end()) if spaced.text[i] != " ")
+
+    return spaced.rewrite(r.letter_spaced, unspace)
+
+
+# ---------------------------------------------------------------- plain text, Markdown, PDF text
+def _looks_markdown(text: str) -> bool:
+    lines = text.splitlines()
+    return any(_MD_HEADING.match(l) or _MD_QUOTE.match(l) for l in lines) or \
+        bool(re.search(r"\[[^\]\n]+\]\([^)\n]+\)", text))
+
+
+def _looks_like_pdf(text: str, r: SimpleNamespace) -> bool:
+    """Lines cut at a page width (similar widths, most ending mid-sentence), or letter-spaced runs."""
+    p = r.pdf
+    lines = [l.strip(WS_CHARS) for l in text.splitlines()]
+    lines = [l for l in lines if l]
+    if len(lines) < p.min_lines:
+        return False
+    if len(r.spaced_run.findall(text)) >= p.spaced_runs_min:
+        return True
+    widths = [_width(l) for l in lines]
+    med = statistics.median(widths)
+    if med > p.max_median_width:
+        return False
+    full = sum(1 for w in widths if abs(w - med) <= p.width_tolerance * med) / len(widths)
+    mid = sum(1 for l in lines if not _ends_final(l, r)) / len(lines)
+    return full >= p.full_share and mid >= p.midsentence_share
+
+
+class _Line:
+    __slots__ = ("text", "width", "before", "after")
+
+    def __init__(self, text: Mapped, width: int, before: bool, after: bool):
+        self.text, self.width, self.before, self.after = text, width, before, after
+
+
+_BLANK, _CUT = "blank", "cut"   # a blank line; a dropped line (always a paragraph break)
+
+
+def _text_blocks(body: Mapped, raw_len: int, fmt: str, meta: dict, r: SimpleNamespace):
+    """Lines -> classified lines -> paragraphs. Returns (blocks, heading blocks)."""
+    pdf = fmt == "pdf-text"
+    md = fmt == "markdown"
+    items: list[Any] = []
+    headings: list[str] = []
+    in_quote = in_fence = False
+    for line in body.split_lines():
+        if md and _MD_FENCE.match(line.text):
+            in_fence = not in_fence
+            items.append(_BLANK)
+            continue
+        if not line.text.strip(WS_CHARS) or (md and not in_fence and _MD_RULE.match(line.text)):
+            items.append(_BLANK)
+            continue
+        width = _width(line.text.strip(WS_CHARS))
+        before = after = in_fence
+        if md and not in_fence:
+            line, before, after, in_quote, heading = _markdown_line(line, in_quote)
+            if heading and line:
+                headings.append(line.text)
+        tidy = _tidy(line, pdf, r)
+        if not tidy:
+            items.append(_CUT)
+            continue
+        kind, pairs = _classify(_simplify(tidy.text), tidy.start, raw_len, r)
+        if kind == "trailer":
+            break
+        if kind == "chrome" or (kind == "meta" and not _apply_meta(pairs, meta, r)):
+            items.append(_CUT)
+            continue
+        if kind in ("byline", "meta"):
+            before = after = True
+        if kind == "byline" and pdf:    # "新华社记者 任沁沁": the space between words stays
+            tidy = _tidy(line, False, r)
+        items.append(_Line(tidy, width, before, after))
+    widths = [it.width for it in items if isinstance(it, _Line)]
+    short = r.pdf.short_line_ratio * (statistics.median(widths) if widths else 0)
+    return _assemble(items, pdf, short, r), headings
+
+
+def _markdown_line(line: Mapped, in_quote: bool):
+    """Strip Markdown block markers and inline syntax from one line.
+
+    Returns (line, break before, break after, in blockquote, is heading)."""
+    before = after = heading = False
+    m = _MD_HEADING.match(line.text)
+    if m:
+        line = line[m.end():]
+        end = _MD_HEADING_END.search(line.text)
+        line = line[:end.start()] if end else line
+        before = after = heading = True
+    quote = _MD_QUOTE.match(line.text)
+    if quote:
+        line = line[quote.end():]
+    if bool(quote) != in_quote:
+        before = True
+    item = _MD_LIST.match(line.text)
+    if item:
+        line = line[item.end():]
+        before = True
+    for pattern in _MD_INLINE:
+        line = line.keep_group(pattern)
+    return line, before, after, bool(quote), heading
+
+
+def _assemble(items: list, pdf: bool, short: float, r: SimpleNamespace) -> list[Mapped]:
+    """Join lines into paragraphs: a soft break (line wrap) joins, a hard break splits."""
+    blocks: list[Mapped] = []
+    parts: list[Mapped] = []
+    prev: _Line | None = None
+    blank = False
+    for it in items:
+        if it is _BLANK:
+            blank = True
+            continue
+        if it is _CUT:
+            prev, blank = None, False
+            if parts:
+                blocks.append(concat(parts))
+                parts = []
+            continue
+        if prev is not None and _continues(prev, it, blank, pdf, short, r):
+            parts.append(_joiner(prev.text, it.text, pdf))
+        elif parts:
+            blocks.append(concat(parts))
+            parts = []
+        parts.append(it.text)
+        prev, blank = it, False
+    if parts:
+        blocks.append(concat(parts))
+    return blocks
+
+
+def _continues(prev: _Line, nxt: _Line, blank: bool, pdf: bool, short: float, r: SimpleNamespace) -> bool:
+    """Does `nxt` continue the paragraph of `prev` (was the break between them a line wrap)?"""
+    if prev.after or nxt.before or _ends_final(prev.text.text, r):
+        return False
+    if blank and not pdf:          # outside PDF text a blank line is a paragraph break;
+        return False               # in PDF text it may be a page break mid-sentence
+    if prev.text.text[-1] in r.soft:
+        return True
+    return prev.width >= short     # a short line ends its paragraph (a title, a last line)
+
+
+def _joiner(prev: Mapped, nxt: Mapped, pdf: bool) -> Mapped:
+    """What stands for a soft break: nothing next to CJK, a space between Latin words."""
+    a, b = prev.text[-1], nxt.text[0]
+    if a.isascii() and b.isascii() and a.isalnum() and b.isalnum() and not (pdf and a.isdigit() and b.isdigit()):
+        return Mapped.at(" ", prev.end)
+    return Mapped()
+
+
+# ---------------------------------------------------------------- HTML
+def _html_blocks(body: Mapped, raw: str, meta: dict, warnings: list[str], r: SimpleNamespace):
+    reader = _HtmlReader(raw, body.start, r)
+    # "<![foo" makes the stdlib parser raise; blank its "<" (same length: offsets hold)
+    src = _BAD_MARKED_SECTION.sub(" ", body.text)
+    try:
+        reader.feed(src)
+        reader.close()
+    except AssertionError as e:    # the stdlib parser's way of giving up on markup
+        warnings.append(f"HTML parsing stopped near offset {reader.pos()} ({e}); text after it is missing")
+    reader.flush()
+    for key, value in reader.meta.items():
+        _set_meta(meta, key, value if key == "url" else _simplify(value))
+    for text in reader.editor:
+        pairs = _meta_pairs(_simplify(text.strip(WS_CHARS)), r)
+        for key, value in pairs or [("editor", _simplify(text))]:
+            _set_meta(meta, key, value)
+    headings = [b.text for want in r.heading_tags for tag, b in reader.headings if tag == want]
+    if reader.title:
+        title = _simplify(_WS_RUN.sub(" ", "".join(reader.title)).strip())
+        # "<title>Headline_Site_Portal</title>": the headline is the first part
+        first = re.split(r"\s+[-|｜]\s+|_", title)[0].strip()
+        _set_meta(meta, "html_title", title)
+        headings.append(first if len(first) >= r.title_min else title)
+    return reader.blocks, headings
+
+
+class _HtmlReader(HTMLParser):
+    """Paragraphs of an HTML page with the source offset of every character.
+
+    lxml and trafilatura do not give source positions, the stdlib parser does (getpos()),
+    and it is tolerant of broken markup."""
+
+    def __init__(self, raw: str, base: int, r: SimpleNamespace):
+        super().__init__(convert_charrefs=False)   # entities one by one, each at its position
+        self.raw, self.base, self.r = raw, base, r
+        src = raw[base:]
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", src)]
+        self.stack: list[tuple[str, str]] = []     # (tag, role); role: skip/title/caption/editor
+        self.depth = Counter()
+        self.blocks: list[Mapped] = []
+        self.cur: list[Mapped] = []
+        self.headings: list[tuple[str, Mapped]] = []
+        self.heading_at: int | None = None
+        self.title: list[str] = []
+        self.editor: list[str] = []
+        self.editor_buf: list[str] = []
+        self.meta: dict[str, str] = {}
+
+    def pos(self) -> int:
+        line, col = self.getpos()
+        return self.base + self.line_starts[line - 1] + col
+
+    def flush(self) -> None:
+        if self.cur:
+            self.blocks.append(concat(self.cur))
+            self.cur = []
+
+    def role(self, tag: str, attrs: dict) -> str:
+        if tag == "title" and not self.title and not any(t == "svg" for t, _ in self.stack):
+            return "title"
+        if tag in self.r.skip_tags or "hidden" in attrs or \
+                re.search(r"display\s*:\s*none", attrs.get("style") or "", re.I):
+            return "skip"
+        words = set()
+        for name in ("class", "id"):
+            for token in (attrs.get(name) or "").lower().split():
+                words.add(token)
+                words.update(w for w in re.split(r"[-_]+", token) if w)
+        if words & self.r.editor_words:
+            return "editor"
+        if tag == "figcaption" or words & self.r.caption_words:
+            return "caption"
+        if words & self.r.chrome_words:
+            return "skip"
+        return ""
+
+    def handle_starttag(self, tag: str, attrs_list: list) -> None:
+        attrs = {k.lower(): (v or "") for k, v in attrs_list}
+        if tag == "meta":
+            key = (attrs.get("property") or attrs.get("name") or "").lower()
+            if key in self.r.meta_tags and attrs.get("content", "").strip():
+                self.meta.setdefault(self.r.meta_tags[key], attrs["content"].strip())
+            return
+        block = tag in self.r.block_tags
+        if tag in self.r.void_tags:        # <img> too: its alt text repeats the caption
+            if block:
+                self.flush()
+            return
+        if block and self.stack and self.stack[-1][0] in ("p", "li") and tag in ("p", "li", "div"):
+            self.pop_to(self.stack[-1][0])  # an open <p>/<li> is closed by the next block
+        role = self.role(tag, attrs)
+        if block or role in ("caption", "editor"):
+            self.flush()
+        if tag in self.r.heading_tags and not self.depth["skip"]:
+            self.heading_at = len(self.blocks)
+        self.stack.append((tag, role))
+        self.depth[role] += 1
+
+    def pop_to(self, tag: str) -> str:
+        role = ""
+        while self.stack:
+            t, role = self.stack.pop()
+            self.depth[role] -= 1
+            if role == "editor" and not self.depth["editor"]:
+                self.editor.append("".join(self.editor_buf))
+                self.editor_buf = []
+            if t == tag:
+                break
+        return role
+
+    def handle_endtag(self, tag: str) -> None:
+        if not any(t == tag for t, _ in self.stack):
+            if tag in self.r.block_tags:   # a stray </p> still ends a paragraph
+                self.flush()
+            return
+        role = self.pop_to(tag)
+        if tag in self.r.block_tags or role in ("caption", "editor"):
+            self.flush()
+        if tag in self.r.heading_tags and self.heading_at is not None:
+            self.headings.extend((tag, b) for b in self.blocks[self.heading_at:self.heading_at + 1])
+            self.heading_at = None
+
+    def text(self, value: Mapped) -> None:
+        if self.depth["title"]:
+            self.title.append(value.text)
+        elif self.depth["skip"]:
+            return
+        elif self.depth["editor"]:
+            self.editor_buf.append(value.text)
+        else:
+            self.cur.append(value)
+
+    def handle_data(self, data: str) -> None:
+        p = self.pos()
+        self.text(Mapped(data, list(range(p, p + len(data)))))
+
+    def handle_entityref(self, name: str) -> None:
+        self.reference(f"&{name}")
+
+    def handle_charref(self, name: str) -> None:
+        self.reference(f"&#{name}")
+
+    def reference(self, src: str) -> None:
+        p = self.pos()
+        if self.raw.startswith(";", p + len(src)):
+            src += ";"
+        value = html.unescape(src)
+        if value == src:                   # unknown entity: the characters as written
+            self.text(Mapped(src, list(range(p, p + len(src)))))
+        else:                              # each character at the entity's start
+            self.text(Mapped.at(value, p))
+
+
+# ---------------------------------------------------------------- finishing
+def _title_like(text: str, r: SimpleNamespace) -> bool:
+    return len(text) <= r.title_max and not _ends_final(text, r)
+
+
+def _deduplicate(blocks: list[Mapped], headings: list[str], meta: dict, r: SimpleNamespace) -> list[Mapped]:
+    """Drop repeats (a headline printed three times, a caption twice) and pick a title.
+
+    Title, when the front matter or the page head gave none: the first heading, else a
+    short line that repeats (pages print the headline more than once), else the first
+    short line that is long enough."""
+    counts = Counter(b.text for b in blocks if _title_like(b.text, r))
+    if "title" not in meta:
+        candidates = [h.strip(WS_CHARS) for h in headings if h.strip(WS_CHARS)]
+        candidates += [t for t, n in counts.items() if n > 1 and len(t) >= r.title_min]
+        candidates += [t for t in counts if len(t) >= r.title_min]
+        if candidates:
+            meta["title"] = _simplify(candidates[0].strip(WS_CHARS))
+    out: list[Mapped] = []
+    seen: set[str] = set()
+    for b in blocks:
+        if out and b.text == out[-1].text:
+            continue
+        if b.text in counts:
+            if b.text in seen:
+                continue
+            seen.add(b.text)
+        out.append(b)
+    return out

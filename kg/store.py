@@ -1,0 +1,197 @@
+"""A built output as an Oxigraph store, persisted beside it so that queries never re-parse Turtle.
+
+Layout: `OUT/store/<key>/db/` is a RocksDB store made from `OUT/graph.ttl`; `<key>` is the
+sha256 of graph.ttl (and of the store layout version), so a rebuilt graph gets a new store
+and an old one is never used for a new graph. `OUT/store/<key>/source.json` records the size
+and mtime of the graph.ttl it was made from: while they match, opening costs one `stat`.
+
+Races: a store is built in a private temporary folder and renamed into place; when two
+processes build the same store at once, the first rename wins and the loser uses the
+winner's store. Stores are only ever opened read-only after that. Every opener holds a shared
+`flock` on its store's `lock` file for as long as the process lives; stale stores (of older
+graphs) are removed only when nobody holds that lock, so a running `kg serve` keeps its store.
+
+Named graphs (for `kg export --format nq|trig|jsonld` and `GRAPH` queries): the default graph
+is graph.ttl exactly, and each source document also has a named graph, named by the
+document's IRI, holding what that document supports: its own description, its sentences, the
+evidence derived from them with the relation triples they support, its statistics with who
+reported them, and the type and names of each entity mentioned in it (with the kgo:mentionedIn
+link to that document only). Corpus-wide facts (documentCount, entity confidence, the ontology)
+stay in the default graph only. Named graphs are views: the default graph alone is the whole
+graph, so queries without GRAPH see exactly graph.ttl, and the union of all graphs equals it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pyoxigraph as ox
+
+try:  # advisory locks guard pruning; without fcntl (Windows) stale stores are simply kept
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+STORE_DIR = "store"
+LAYOUT = "kg-store-1"          # bump when what goes into the store changes
+_HELD: dict[str, int] = {}     # store folder -> fd of its lock file, held until process exit
+
+# What each document's named graph holds (see the module docstring). Run once, at creation.
+DOCUMENT_GRAPHS = """
+PREFIX kgo: <https://w3id.org/zh-policy-kg/ontology#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+INSERT { GRAPH ?doc { ?doc ?p ?o } } WHERE { ?doc a kgo:Document ; ?p ?o } ;
+INSERT { GRAPH ?doc { ?s ?p ?o } } WHERE { ?s a kgo:Sentence ; kgo:inDocument ?doc ; ?p ?o } ;
+INSERT { GRAPH ?doc { ?ev ?p ?o . ?s ?rel ?obj } } WHERE {
+  ?ev a kgo:Evidence ; prov:wasDerivedFrom/kgo:inDocument ?doc ;
+      rdf:subject ?s ; rdf:predicate ?rel ; rdf:object ?obj ; ?p ?o } ;
+INSERT { GRAPH ?doc { ?st ?p ?o } } WHERE { ?st a kgo:Statistic ; kgo:mentionedIn ?doc ; ?p ?o } ;
+INSERT { GRAPH ?doc { ?who kgo:reports ?st } } WHERE {
+  ?st a kgo:Statistic ; kgo:mentionedIn ?doc . ?who kgo:reports ?st } ;
+INSERT { GRAPH ?doc { ?e ?p ?o } } WHERE {
+  ?e kgo:mentionedIn ?doc ; ?p ?o .
+  FILTER(?p IN (rdf:type, skos:prefLabel, skos:altLabel, rdfs:label) || ?o = ?doc) }
+"""
+
+
+def graph_file(out: Path | str) -> Path:
+    """graph.ttl of a build output folder (a graph.ttl path is accepted as well)."""
+    out = Path(out)
+    path = out / "graph.ttl" if out.is_dir() else out
+    if not path.is_file():
+        raise FileNotFoundError(f"no graph at {path} (run kg build first)")
+    return path
+
+
+def open_store(out: Path | str) -> ox.Store:
+    """The read-only Oxigraph store of a built output, made on first use."""
+    return ox.Store.read_only(str(store_folder(out) / "db"))
+
+
+def store_folder(out: Path | str) -> Path:
+    """The folder of the store that matches the current graph.ttl, built if missing.
+
+    The caller's process holds a shared lock on it from now on (see the module docstring).
+    """
+    ttl = graph_file(out)
+    root = ttl.parent / STORE_DIR
+    st = ttl.stat()
+    for folder in _versions(root):  # fast path: same size and mtime as when it was made
+        source = _read_source(folder)
+        if source.get("size") == st.st_size and source.get("mtime_ns") == st.st_mtime_ns:
+            if _hold(folder):
+                return folder
+    key = _key(ttl)
+    folder = root / key
+    if not _hold(folder):
+        _create(ttl, folder)
+        if not _hold(folder):
+            raise OSError(f"store {folder} vanished while opening it")
+    _write_source(folder, st)     # later opens of this graph.ttl take the fast path
+    _prune(root, keep=folder)
+    return folder
+
+
+def _key(ttl: Path) -> str:
+    h = hashlib.sha256(f"{LAYOUT}\0{ox.__version__}\0".encode())
+    with ttl.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:24]
+
+
+def _versions(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+
+
+def _read_source(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "source.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_source(folder: Path, st: os.stat_result) -> None:
+    data = {"layout": LAYOUT, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if _read_source(folder) == data:
+        return
+    fd, tmp = tempfile.mkstemp(prefix=".source.", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    os.replace(tmp, folder / "source.json")   # atomic: readers see the old or the new stamp
+
+
+def _create(ttl: Path, folder: Path) -> None:
+    """Load graph.ttl into a new store in a temporary folder, then rename it into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+    try:
+        store = ox.Store(str(tmp / "db"))
+        store.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE)
+        store.update(DOCUMENT_GRAPHS)
+        store.flush()
+        del store                 # closes RocksDB before the folder moves
+        (tmp / "lock").touch()
+        os.chmod(tmp, 0o755)      # mkdtemp makes private folders; outputs are for sharing
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            if not (folder / "db").is_dir():   # not a lost race: a real failure
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _hold(folder: Path) -> bool:
+    """Take a shared lock on a store; False if it does not exist (or is being removed)."""
+    key = str(folder)
+    if key in _HELD:
+        return True
+    try:
+        fd = os.open(folder / "lock", os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    # A pruner may have removed the folder between our open and our lock.
+    if not (folder / "db").is_dir():
+        os.close(fd)
+        return False
+    _HELD[key] = fd
+    return True
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Remove stores of older graphs that no process has open."""
+    if fcntl is None:
+        return
+    for folder in _versions(root):
+        if folder == keep or str(folder) in _HELD:
+            continue
+        try:
+            fd = os.open(folder / "lock", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:           # someone (a kg serve?) still reads it
+            os.close(fd)
+            continue
+        trash = root / f".removing-{folder.name}-{os.getpid()}"
+        try:
+            os.rename(folder, trash)   # atomic: openers either hold it or find nothing
+        except OSError:
+            os.close(fd)
+            continue
+        os.close(fd)
+        shutil.rmtree(trash, ignore_errors=True)
