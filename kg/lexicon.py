@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg.model import ENTITY_CLASSES
+from .model import ENTITY_CLASSES
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "ontology" / "lexicons"
 HEADER = ("label", "class", "aliases", "attrs")

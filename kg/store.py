@@ -127,6 +127,7 @@ def _write_source(folder: Path, st: os.stat_result) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".source.", dir=folder)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(data, f)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, folder / "source.json")   # atomic: readers see the old or the new stamp
 
 

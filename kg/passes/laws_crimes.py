@@ -26,8 +26,39 @@ def verb_crimes(ctx: Context) -> None:
     suffixes = "|".join(map(re.escape, conf["suffixes"]))
     rx = re.compile(rf"(?:{verbs})([{CJK}（）()]{{2,{conf['max_length']}}}?(?:{suffixes}))")
     for m in rx.finditer(ctx.text):
-        name = m.group(1)
-        if any(name.startswith(p) for p in conf["reject_prefixes"]) or name in conf["suffixes"] \
-                or "的" in name:
+        start = strip_openers(m.group(1), conf["verbs"] + conf["reject_prefixes"] + ["依法"])
+        name = m.group(1)[start:]
+        if len(name) < 4 or name in conf["suffixes"] or re.search(r"[的、和与及等]", name):
             continue
-        ctx.add("CrimeType", name, m.start(1), m.end(1), "crime-verb", 0.6)
+        ctx.add("CrimeType", name, m.start(1) + start, m.end(1), "crime-verb", 0.6)
+
+
+def strip_openers(name: str, openers: list[str]) -> int:
+    """How many leading characters are verbs or quantifiers, not part of the name."""
+    start, changed = 0, True
+    while changed:
+        changed = False
+        for w in sorted(openers, key=len, reverse=True):
+            if name.startswith(w, start):
+                start += len(w)
+                changed = True
+                break
+    return start
+
+
+@entity_pass("crime-in-campaign")
+def campaign_crimes(ctx: Context) -> None:
+    """A campaign named after a crime names that crime type: 集中打击X犯罪专项斗争 -> X犯罪."""
+    conf = patterns()["crimes"]
+    suffixes = "|".join(map(re.escape, conf["suffixes"]))
+    campaign_suffixes = "|".join(map(re.escape, sorted(patterns()["campaigns"]["suffixes"], key=len,
+                                                        reverse=True)))
+    for c in [m for m in ctx.mentions if m.cls == "Campaign"]:
+        name = ctx.text[c.start:c.end]
+        m = re.match(rf"(.*?(?:{suffixes}))(?:{campaign_suffixes})$", name)
+        if not m:
+            continue
+        skip = strip_openers(m.group(1), conf["campaign_openers"])
+        crime = m.group(1)[skip:]
+        if len(crime) >= 4 and crime not in conf["suffixes"]:
+            ctx.add("CrimeType", crime, c.start + skip, c.start + len(m.group(1)), "crime-in-campaign", 0.7)

@@ -9,14 +9,15 @@ from ..lexicon import load_lexicons
 from .base import Context, entity_pass
 
 CONFIDENCE = 0.9
+KEEP_ATTRS = ("parent", "location", "kind", "title", "heads", "term", "managed_by")
 
 
 @functools.lru_cache(maxsize=1)
 def automaton():
-    """Surface form -> list of (entry, form); built once per process."""
+    """Surface form -> (form, entries); built once per process."""
     forms: dict[str, list] = {}
     for entry in load_lexicons():
-        for form in (entry.label, *entry.aliases):
+        for form in entry.surfaces:
             forms.setdefault(form, []).append(entry)
     auto = ahocorasick.Automaton()
     for form, entries in forms.items():
@@ -25,13 +26,15 @@ def automaton():
     return auto
 
 
-@functools.lru_cache(maxsize=1)
-def entries_by_label() -> dict[tuple[str, str], object]:
-    return {(e.cls, e.label): e for e in load_lexicons()}
-
-
-def is_ambiguous(entry) -> bool:
-    return str(dict(entry.attrs).get("ambiguous", "")) in {"1", "true", "yes"}
+def inside_excluded_word(text: str, start: int, end: int, entry) -> bool:
+    """Is this match part of a longer word the entry says is not it (朝鲜族, 制毒物品)?"""
+    for word in entry.list_attr("exclude"):
+        offset = word.find(text[start:end])
+        while offset >= 0:
+            if text.startswith(word, start - offset):
+                return True
+            offset = word.find(text[start:end], offset + 1)
+    return False
 
 
 @entity_pass("lexicon")
@@ -40,12 +43,14 @@ def lexicon(ctx: Context) -> None:
     for end_index, (form, entries) in automaton().iter(text):
         start, end = end_index - len(form) + 1, end_index + 1
         for entry in entries:
-            attrs = dict(entry.attrs)
+            if inside_excluded_word(text, start, end, entry):
+                continue
             confidence = CONFIDENCE
-            if is_ambiguous(entry):
-                # An ambiguous short name counts only where the segmenter also sees a word.
+            if entry.is_ambiguous(form):
+                # An ambiguous name counts only where the segmenter also sees a word there.
                 if start not in ctx.boundaries or end not in ctx.boundaries:
                     continue
                 confidence = 0.6
+            attrs = {k: entry.attrs[k] for k in KEEP_ATTRS if k in entry.attrs}
             ctx.add(entry.cls, entry.label, start, end, "lexicon", confidence,
-                    aliases=(form,), **{k: v for k, v in attrs.items() if k != "ambiguous"})
+                    aliases=(form,), **attrs)

@@ -38,16 +38,19 @@ def verb_measures(ctx: Context) -> None:
     text = ctx.text
     verb_rx = re.compile("|".join(map(re.escape, verbs)))
     noun_rx = "|".join(map(re.escape, nouns))
-    span_rx = re.compile(rf"([{CJK}、“”\s]{{2,{conf['max_length']}}}?)({noun_rx})")
+    # Greedy: the name runs to the last policy noun of the clause (…政策调整措施, not …政策).
+    span_rx = re.compile(rf"([{CJK}、“”\s]{{2,{conf['max_length']}}})({noun_rx})")
     for v in verb_rx.finditer(text):
         m = span_rx.match(text, v.end())
         if not m:
             continue
         span = re.sub(r"\s", "", m.group())
-        if any(w in span for w in conf["reject_words"]) or "“" in span:
+        if "“" in span:
             continue
         num = NUMBERED.search(span)
         noun = m.group(2)
+        if any(w in (span[num.start():] if num else span) for w in conf["reject_words"]):
+            continue
         if num:                                 # …十项出入境政策调整措施: the name starts at the number
             label = span[num.start():]
         elif noun in ("政策", "新政", "办法", "规定", "细则") and len(span) >= 6:
@@ -57,3 +60,14 @@ def verb_measures(ctx: Context) -> None:
         else:
             continue
         ctx.add("Measure", label, m.start(), m.end(), "measure-verb", 0.65, aliases=(span,))
+
+
+@entity_pass("measure-numbered")
+def numbered_measures(ctx: Context) -> None:
+    """N项…措施 anywhere: a counted package of measures is a named measure (十项政策措施)."""
+    conf, _, _, _ = _conf()
+    nouns = "|".join(map(re.escape, sorted(conf["numbered_nouns"], key=len, reverse=True)))
+    for m in re.finditer(rf"(?<!第)[一二三四五六七八九十两]{{1,3}}[项条]([{CJK}]{{0,10}}?)(?:{nouns})", ctx.text):
+        if any(w in m.group(1) for w in conf["reject_words"]):
+            continue
+        ctx.add("Measure", m.group(), m.start(), m.end(), "measure-numbered", 0.6)

@@ -110,6 +110,22 @@ def titled_names(ctx: Context) -> None:
                 break
 
 
+@entity_pass("person-context")
+def context_names(ctx: Context) -> None:
+    """Names with no title but words that only follow people: 某某等人, 某某同志."""
+    after = "|".join(map(re.escape, sorted(patterns()["persons"]["context_after"], key=len, reverse=True)))
+    text = ctx.text
+    for m in re.finditer(rf"(?=(?:{after}))", text):
+        for length in (3, 2):
+            start = m.start() - length
+            if start < 0 or (start > 0 and re.match(rf"[{CJK}]", text[start - 1])
+                             and text[start - 1] not in "和与及、肃清"):
+                continue
+            if name_at(text, start, patterns()["persons"]["context_after"]) == m.start():
+                ctx.add("Person", text[start:m.start()], start, m.start(), "person-context", 0.6)
+                break
+
+
 @entity_pass("person-credit")
 def credited_names(ctx: Context) -> None:
     """Photo and byline credits: （张国鹏 摄）, 新华社记者 任沁沁 (the latter via titles)."""

@@ -44,8 +44,16 @@ def coreferences(ctx: Context) -> list[Mention]:
 
 
 def is_object(ctx: Context, m: Mention) -> bool:
+    """Not the subject of its clause: an object (联合X) or a modifier (X常务会议)."""
     before = ctx.text[max(0, m.start - 4):m.start]
-    return any(before.endswith(w) for w in _rel_conf()["object_markers"])
+    if any(before.endswith(w) for w in _rel_conf()["object_markers"]):
+        return True
+    return any(ctx.text.startswith(w, m.end) for w in _rel_conf()["non_subject_after"])
+
+
+def clause_start(ctx: Context, offset: int) -> int:
+    breaks = patterns()["sentence"]["clause_breaks"] + patterns()["sentence"]["enders"] + "\n"
+    return max(ctx.text.rfind(ch, 0, offset) for ch in breaks) + 1
 
 
 def agencies_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mention]:
@@ -55,12 +63,24 @@ def agencies_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mentio
 
 
 def dominant_agency(ctx: Context) -> Mention | None:
-    counts = Counter(m.name for m in ctx.mentions if m.cls == "Agency" and m.start >= 0)
-    if not counts:
+    """The agency the document is about: named most often as a subject, and in the title."""
+    title = str(ctx.doc.meta.get("title") or "")
+    scores: Counter = Counter()
+    first: dict[str, Mention] = {}
+    for m in ctx.mentions:
+        if m.cls != "Agency" or m.start < 0:
+            continue
+        first.setdefault(m.name, m)
+        scores[m.name] += 0.2 if is_object(ctx, m) else 1.0
+        if m.sentence == 0:
+            scores[m.name] += 1.0
+    for name in scores:
+        if name in title:
+            scores[name] += 2.0
+    if not scores:
         return None
-    name = max(counts, key=lambda n: (counts[n], -min(m.start for m in ctx.mentions
-                                                       if m.name == n and m.cls == "Agency")))
-    return next(m for m in ctx.mentions if m.cls == "Agency" and m.name == name)
+    best = max(scores, key=lambda n: (scores[n], -first[n].start))
+    return first[best]
 
 
 def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Mention | None = None
@@ -181,9 +201,9 @@ def issues_and_conducts(ctx: Context) -> None:
         ctx.relate(predicate, subject, m, "issues-conducts", confidence, m.sentence)
         if m.cls == "Campaign":
             # Partners named in the same clause run the campaign too: 联合X、Y…开展Z.
-            clause_start = max(ctx.text.rfind(ch, 0, m.start) for ch in "。；;\n") + 1
+            start = clause_start(ctx, m.start)
             for a in agencies_in(ctx, m.sentence, refs):
-                if clause_start <= a.start < m.start and _in_list_after(ctx, a, ("联合", "会同")):
+                if start <= a.start < m.start and _in_list_after(ctx, a, ("联合", "会同")):
                     ctx.relate("conducts", a, m, "issues-conducts", 0.7, m.sentence)
 
 
@@ -208,11 +228,14 @@ def targets(ctx: Context) -> None:
     crimes = [m for m in ctx.mentions if m.cls == "CrimeType" and m.start >= 0]
     for c in [m for m in ctx.mentions if m.cls == "Campaign" and m.start >= 0]:
         nested = [k for k in crimes if c.start <= k.start and k.end <= c.end]
-        same = [k for k in crimes if k.sentence == c.sentence and k not in nested]
+        before = [k for k in crimes if k.sentence == c.sentence and k.end <= c.start]
+        start = clause_start(ctx, c.start)
+        after = [k for k in crimes if k.sentence == c.sentence and k.start >= c.end
+                 and clause_start(ctx, k.start) == start]
         if nested:
             chosen, confidence = nested, 0.85
-        elif same:
-            chosen, confidence = same, 0.7
+        elif before or after:
+            chosen, confidence = before or after, 0.7
         else:
             earlier = [k for k in crimes if c.sentence - window <= k.sentence < c.sentence]
             last = max((k.sentence for k in earlier), default=None)
