@@ -28,9 +28,36 @@ def places() -> dict[str, str]:
     return out
 
 
-def place_ending_at(text: str, end: int, max_len: int = 12) -> tuple[int, str] | None:
+@functools.lru_cache(maxsize=1)
+def all_places() -> dict[str, str]:
+    """Like places(), ambiguous names included (safe where a level word follows: 中山市)."""
+    out: dict[str, str] = {}
+    for e in load_lexicons():
+        if e.cls == "Location":
+            for form in (e.label, *e.aliases):
+                out.setdefault(form, e.label)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def province_of() -> dict[str, str]:
+    """Place label -> the label of its province-level division (itself for a province)."""
+    entries = {e.label: e for e in load_lexicons() if e.cls == "Location"}
+    out = {}
+    for label, e in entries.items():
+        seen, cur = set(), e
+        while cur is not None and cur.label not in seen:
+            seen.add(cur.label)
+            if cur.attrs.get("kind") in ("province", "municipality", "sar"):
+                out[label] = cur.label
+                break
+            cur = entries.get(cur.attrs.get("parent", ""))
+    return out
+
+
+def place_ending_at(text: str, end: int, max_len: int = 12, known=None) -> tuple[int, str] | None:
     """The longest known place name that ends at `end`: (start, canonical label)."""
-    known = places()
+    known = known if known is not None else places()
     for length in range(min(max_len, end), 1, -1):
         form = text[end - length:end]
         if form in known:
@@ -83,6 +110,9 @@ def border_units(ctx: Context) -> None:
             attrs["parent"] = NIA
         elif in_chain and chain_label:
             attrs["parent"] = chain_label
+        elif province_of().get(place) and province_of()[place] != place:
+            # A unit written alone belongs to its province's general station, if the text names it.
+            attrs["parent_if_named"] = province_of()[place] + "边检总站"
         surface = text[start:m.end()]
         confidence = 0.85 if place in places() else 0.6
         ctx.add("Agency", label, start, m.end(), "agency-structure", confidence,
@@ -102,7 +132,8 @@ def place_agencies(ctx: Context) -> None:
     for m in rx.finditer(text):
         start = m.start()
         level = next((lv for lv in levels if text.startswith(lv, start - len(lv))), "")
-        found = place_ending_at(text, start - len(level))
+        # With a level word (中山市) even a name that is also a common word is a place.
+        found = place_ending_at(text, start - len(level), known=all_places() if level else None)
         if not found:
             continue
         place_start, place = found
@@ -110,3 +141,24 @@ def place_agencies(ctx: Context) -> None:
         ctx.add("Agency", label, place_start, m.end(), "agency-place-suffix", 0.75,
                 aliases=(text[place_start:m.end()],), location=place)
         ctx.add("Location", place, place_start, start - len(level), "agency-place-suffix", 0.7)
+
+
+@entity_pass("agency-department")
+def departments(ctx: Context) -> None:
+    """A department written right after its parent: 国家移民管理局综合司 (parent + name + suffix)."""
+    from .lexicon_match import automaton
+    conf = patterns()["agencies"]
+    suffixes = "|".join(map(re.escape, sorted(conf["department_suffixes"], key=len, reverse=True)))
+    rx = re.compile(rf"[{CJK}]{{2,{conf['department_max']}}}?(?:{suffixes})")
+    text = ctx.text
+    for end_index, (form, entries) in automaton().iter(text):
+        parents = [e for e in entries if e.cls == "Agency" and e.attrs.get("kind") != "department"]
+        if not parents:
+            continue
+        start, end = end_index - len(form) + 1, end_index + 1
+        m = rx.match(text, end)
+        if not m or re.search(r"[的和与及、在为是]", m.group()):
+            continue
+        parent = parents[0].label
+        ctx.add("Agency", parent + m.group(), start, m.end(), "agency-department", 0.7,
+                aliases=(m.group(),), parent=parent)

@@ -47,10 +47,22 @@ def suffixed_campaigns(ctx: Context) -> None:
             if pos >= 0 and pos + len(verb) > best:
                 best = pos + len(verb)
         start = window_start + best
+        start += agency_prefix(text, start, m.start())   # 公安部集中打击…专项斗争: 公安部 runs it
         name = text[start:m.end()]
         core = name[: -len(m.group())]
-        if len(re.sub(r"[\s“”]", "", core)) < 2 or "等" in core or "“" in core:
+        if len(re.sub(r"[\s“”]", "", core)) < 2 or "等" in core or "“" in core \
+                or any(core.startswith(w) for w in conf["bad_starts"]):
             continue
         if best == cut and cut == 0 and window_start > 0:
             continue                      # no opener and no clause start within reach
         ctx.add("Campaign", name, start, m.end(), "campaign-suffix", 0.75)
+
+
+def agency_prefix(text: str, start: int, end: int) -> int:
+    """Length of a known agency name at the start of text[start:end] (0 if none)."""
+    from .lexicon_match import automaton
+    best = 0
+    for end_index, (form, entries) in automaton().iter(text, start, end):
+        if end_index - len(form) + 1 == start and any(e.cls == "Agency" for e in entries):
+            best = max(best, len(form))
+    return best

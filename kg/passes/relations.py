@@ -116,6 +116,10 @@ def org_structure(ctx: Context) -> None:
             if target or chained:
                 ctx.relate("subOrganizationOf", m, target or pseudo(ctx, "Agency", parent, m),
                            "org-structure", 0.9 if target else 0.75, m.sentence)
+        guess = m.attrs.get("parent_if_named")
+        if not parent and guess and ("Agency", guess) in named:
+            ctx.relate("subOrganizationOf", m, named[("Agency", guess)], "org-structure", 0.7,
+                       m.sentence)
         place = m.attrs.get("location")
         if place:
             target = named.get(("Location", place))

@@ -88,10 +88,6 @@ def statistics(ctx: Context) -> None:
                 continue
             if re.match(r"[A-Za-z]", s.text[start - 1:start] or " "):
                 continue
-            if m.group("unit") in ("个", "次", "条", "家", "部", "台", "只", "本", "张") and \
-                    not (m.group("a1") or m.group("a2") or m.group("mult")) and \
-                    re.match(rf"[{CJK}]", after[:1] or " ") is None:
-                continue                         # a bare small word-count with nothing counted
             found.append(m)
         previous: list = []
         for m in found:

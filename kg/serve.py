@@ -1,0 +1,401 @@
+"""`kg serve`: a read-only SPARQL 1.1 Protocol endpoint over a built output, and its page.
+
+- `/sparql`: GET `?query=`, POST form (`query=`) or POST `application/sparql-query`; results in
+  the format the Accept header (or a `format`/`output` parameter) asks for: SPARQL JSON, XML,
+  CSV or TSV for SELECT/ASK, Turtle, N-Triples, JSON-LD or RDF/XML for CONSTRUCT/DESCRIBE.
+- `/` is graph.html; other files directly in the output folder are served by name (graph.ttl,
+  report.json); nothing in subfolders, hidden files or anything outside the folder.
+
+Limits: each query runs in a worker process over the read-only store; a query still running
+at the time limit has its process killed (a query inside the engine cannot be interrupted
+from a thread) and a fresh worker takes its place, so the server keeps answering. Results
+beyond `max_results` rows or triples are cut (header `X-KG-Truncated`); request bodies and
+query strings beyond `max_request` bytes are refused with 413. Updates are refused with 403,
+and so is SERVICE (federated queries would make this server fetch URLs for its callers).
+"""
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import queue
+import re
+import sys
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .query import PREFIXES, query_kind
+from .results import (GRAPH_FORMATS, SOLUTION_FORMATS, solution_rows, variables_of, write_boolean,
+                      write_solutions, write_triples)
+from .store import graph_file, store_folder
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_RESULTS = 10_000
+DEFAULT_MAX_REQUEST = 1 << 20
+DEFAULT_WORKERS = 2
+
+# media type -> format name, for each kind of result (first = default)
+SOLUTION_TYPES = {**{t: f for f, t in SOLUTION_FORMATS.items()},
+                  "application/json": "json", "application/xml": "xml", "text/xml": "xml"}
+GRAPH_TYPES = {**{t: f for f, t in GRAPH_FORMATS.items()},
+               "application/x-turtle": "ttl", "text/plain": "nt", "application/json": "jsonld",
+               "application/xml": "rdfxml", "text/xml": "rdfxml"}
+# `format=`/`output=` values some clients (SPARQLWrapper) send beside the Accept header
+FORMAT_WORDS = {
+    "solutions": {"json": "json", "xml": "xml", "csv": "csv", "tsv": "tsv"},
+    "graph": {"json": "jsonld", "json-ld": "jsonld", "jsonld": "jsonld", "turtle": "ttl",
+              "ttl": "ttl", "n3": "ttl", "nt": "nt", "ntriples": "nt", "n-triples": "nt",
+              "xml": "rdfxml", "rdf+xml": "rdfxml", "rdfxml": "rdfxml"},
+}
+STATIC_TYPES = {".html": "text/html; charset=utf-8", ".ttl": "text/turtle; charset=utf-8",
+                ".json": "application/json", ".txt": "text/plain; charset=utf-8"}
+
+UPDATE_WORDS = re.compile(r"(?i)^\s*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b")
+
+
+# ---------------------------------------------------------------- what a worker does
+
+def _strip(query: str) -> str:
+    """The query without \\u escapes, comments, strings and IRIs: what is left are keywords."""
+    def unescape(m: re.Match) -> str:
+        return chr(int(m.group(1) or m.group(2), 16))
+    text = re.sub(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})", unescape, query)
+    text = re.sub(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+                  r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*', " ", text)
+    return text
+
+
+def uses_service(query: str) -> bool:
+    return re.search(r"(?i)(?<![\w:?$])SERVICE\b", _strip(query)) is not None
+
+
+def looks_like_update(query: str) -> bool:
+    text = re.sub(r"(?i)\b(PREFIX\s+\S*:|BASE)\s*", " ", _strip(query))
+    return UPDATE_WORDS.match(text) is not None
+
+
+def negotiate(kind: str, accept: str, word: str | None) -> str | None:
+    """The format name for a result kind, from a format word or the Accept header."""
+    if kind == "boolean":
+        kind_types, words = SOLUTION_TYPES, FORMAT_WORDS["solutions"]
+    else:
+        kind_types, words = (SOLUTION_TYPES, FORMAT_WORDS["solutions"]) if kind == "solutions" \
+            else (GRAPH_TYPES, FORMAT_WORDS["graph"])
+    if word and word.lower() in words:
+        return words[word.lower()]
+    default = next(iter(kind_types.values()))
+    ranges = []
+    for i, part in enumerate(accept.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        media, q = fields[0].lower(), 1.0
+        for f in fields[1:]:
+            if f.startswith("q="):
+                try:
+                    q = float(f[2:])
+                except ValueError:
+                    q = 0.0
+        if media and q > 0:
+            ranges.append((-q, i, media))
+    if not ranges:
+        return default
+    for _, _, media in sorted(ranges):
+        if media in kind_types:
+            return kind_types[media]
+        if media in ("*/*", "*") or (media.endswith("/*") and
+                                      any(t.startswith(media[:-1]) for t in kind_types)):
+            if media.endswith("/*") and media != "*/*":
+                return next(f for t, f in kind_types.items() if t.startswith(media[:-1]))
+            return default
+    return None
+
+
+def answer(store, job: dict, max_results: int) -> tuple[int, str, bytes, dict]:
+    """Run one protocol request on the store: (status, content type, body, extra headers)."""
+    import pyoxigraph as ox
+    query = job["query"]
+    if uses_service(query):
+        return _text(403, "SERVICE (federated queries) is disabled on this endpoint")
+    options = {}
+    if job.get("default_graph"):
+        options["default_graph"] = [ox.NamedNode(i) for i in job["default_graph"]]
+    if job.get("named_graphs"):
+        options["named_graphs"] = [ox.NamedNode(i) for i in job["named_graphs"]]
+    try:
+        result = store.query(query, prefixes=PREFIXES, **options)
+        kind = query_kind(result)
+        fmt = negotiate(kind, job.get("accept", ""), job.get("format"))
+        if fmt is None:
+            offered = SOLUTION_TYPES if kind != "graph" else GRAPH_TYPES
+            return _text(406, "cannot answer in any type of the Accept header; offered: " +
+                         ", ".join(offered))
+        headers: dict[str, str] = {}
+        if kind == "boolean":
+            return 200, _media(fmt), write_boolean(bool(result), fmt), headers
+        if kind == "solutions":
+            names = variables_of(result)
+            rows, cut = solution_rows(result, names, max_results)
+            body = write_solutions(names, rows, fmt)
+        else:
+            triples = list(itertools.islice(result, max_results + 1))
+            cut = len(triples) > max_results
+            body = write_triples(triples[:max_results], fmt, PREFIXES)
+        if cut:
+            headers["X-KG-Truncated"] = f"results cut at {max_results}"
+        return 200, _media(fmt), body, headers
+    except SyntaxError as e:
+        if looks_like_update(query):
+            return _text(403, "SPARQL Update is not allowed: this endpoint is read-only")
+        return _text(400, f"syntax error: {e}")
+    except (ValueError, RuntimeError, TypeError) as e:
+        return _text(400, f"query error: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    except OSError as e:
+        return _text(500, f"store error: {e}")
+
+
+def _media(fmt: str) -> str:
+    media = {**SOLUTION_FORMATS, **GRAPH_FORMATS}[fmt]
+    return media if media.endswith("json") else media + "; charset=utf-8"
+
+
+def _text(status: int, message: str) -> tuple[int, str, bytes, dict]:
+    return status, "text/plain; charset=utf-8", (message + "\n").encode("utf-8"), {}
+
+
+def _worker_main(conn, db_path: str, max_results: int) -> None:
+    """A worker process: answer jobs from the pipe until told to stop (None) or killed."""
+    import pyoxigraph as ox
+    store = ox.Store.read_only(db_path)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        conn.send(answer(store, job, max_results))
+
+
+# ---------------------------------------------------------------- the pool of workers
+
+class _Worker:
+    def __init__(self, ctx, db_path: str, max_results: int):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, db_path, max_results),
+                                daemon=True, name="kg-serve-worker")
+        self.proc.start()
+        child.close()
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.proc.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                self.proc.kill()
+        self.proc.join(timeout=2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=2)
+        self.conn.close()
+
+
+class QueryPool:
+    """Worker processes that each hold the read-only store; one query at a time each."""
+
+    def __init__(self, db_path: str, workers: int, max_results: int):
+        # spawn, not fork: forking a threaded server can copy locks held by other threads
+        self._ctx = multiprocessing.get_context("spawn")
+        self._args = (db_path, max_results)
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(max(1, workers)):
+            self._idle.put(self._start())
+
+    def _start(self) -> _Worker:
+        w = _Worker(self._ctx, *self._args)
+        with self._lock:
+            self._all.add(w)
+        return w
+
+    def _replace(self, w: _Worker) -> None:
+        with self._lock:
+            self._all.discard(w)
+        w.stop(kill=True)
+        if not self._closed:
+            self._idle.put(self._start())
+
+    def run(self, job: dict, timeout: float) -> tuple[int, str, bytes, dict]:
+        deadline = time.monotonic() + timeout
+        try:
+            w = self._idle.get(timeout=timeout)
+        except queue.Empty:
+            return _text(503, f"server busy: no worker free within {timeout:g} s")
+        try:
+            w.conn.send(job)
+            if w.conn.poll(max(0.0, deadline - time.monotonic())):
+                reply = w.conn.recv()
+                self._idle.put(w)
+                return reply
+        except (EOFError, OSError):
+            self._replace(w)
+            return _text(500, "the query worker died; try again")
+        self._replace(w)  # still running: kill it, a fresh worker takes its place
+        return _text(503, f"query timed out after {timeout:g} s (the time limit of this endpoint)")
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for w in workers:
+            w.stop()
+
+
+# ---------------------------------------------------------------- HTTP
+
+class SparqlServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, out: Path, address: tuple[str, int], *, timeout: float, max_results: int,
+                 max_request: int, workers: int, quiet: bool):
+        self.out = Path(graph_file(out)).parent.resolve()
+        folder = store_folder(self.out)        # holds the store for as long as we serve it
+        self.pool = QueryPool(str(folder / "db"), workers, max_results)
+        self.query_timeout = timeout
+        self.max_request = max_request
+        self.quiet = quiet
+        try:
+            super().__init__(address, Handler)
+        except BaseException:
+            self.pool.close()
+            raise
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.pool.close()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: SparqlServer
+    server_version = "kg-serve"
+    timeout = 60            # seconds a client may take to send its request
+
+    def log_message(self, format, *args):  # noqa: A002 (the stdlib's name)
+        if not self.server.quiet:
+            super().log_message(format, *args)
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        if url.path == "/sparql":
+            if len(url.query) > self.server.max_request:
+                return self._reply(*_text(413, "query too long"))
+            return self._sparql(parse_qs(url.query, keep_blank_values=True))
+        return self._static(url.path)
+
+    def do_HEAD(self):
+        url = urlsplit(self.path)
+        if url.path == "/sparql":
+            return self._reply(*_text(405, "use GET or POST"))
+        return self._static(url.path, head=True)
+
+    def do_POST(self):
+        url = urlsplit(self.path)
+        if url.path != "/sparql":
+            return self._reply(*_text(405, "only /sparql takes POST"))
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            return self._reply(*_text(411, "Content-Length required"))
+        if length > self.server.max_request:
+            self.close_connection = True   # the body is not read
+            return self._reply(*_text(413, f"request body over {self.server.max_request} bytes"))
+        body = self.rfile.read(length)
+        ctype = self.headers.get_content_type()
+        params = parse_qs(url.query, keep_blank_values=True)
+        try:
+            text = body.decode(self.headers.get_content_charset() or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            return self._reply(*_text(400, "the request body is not in the charset it names"))
+        if ctype == "application/x-www-form-urlencoded":
+            for k, v in parse_qs(text, keep_blank_values=True).items():
+                params.setdefault(k, []).extend(v)
+        elif ctype == "application/sparql-query":
+            params["query"] = [text]
+        elif ctype == "application/sparql-update":
+            return self._reply(*_text(403, "SPARQL Update is not allowed: this endpoint is read-only"))
+        else:
+            return self._reply(*_text(415, "send application/sparql-query or a form"))
+        return self._sparql(params)
+
+    def do_PUT(self):
+        self._reply(*_text(405, "this endpoint is read-only"))
+
+    do_DELETE = do_PATCH = do_PUT
+
+    def _sparql(self, params: dict[str, list[str]]):
+        if "update" in params:
+            return self._reply(*_text(403, "SPARQL Update is not allowed: this endpoint is read-only"))
+        queries = params.get("query", [])
+        if len(queries) != 1 or not queries[0].strip():
+            return self._reply(*_text(400, "send exactly one SPARQL query as query=…"))
+        fmt = (params.get("format") or params.get("output") or [None])[0]
+        job = {"query": queries[0], "accept": self.headers.get("Accept", ""), "format": fmt,
+               "default_graph": params.get("default-graph-uri", []),
+               "named_graphs": params.get("named-graph-uri", [])}
+        self._reply(*self.server.pool.run(job, self.server.query_timeout))
+
+    def _static(self, path: str, head: bool = False):
+        name = unquote(path).lstrip("/") or "graph.html"
+        out = self.server.out
+        # Only files directly in the output folder: no separators, no dot-files, no links out.
+        if "/" in name or "\\" in name or "\0" in name or name.startswith("."):
+            return self._reply(*_text(404, "not found"))
+        target = (out / name).resolve()
+        if target.parent != out or not target.is_file():
+            return self._reply(*_text(404, "not found"))
+        ctype = STATIC_TYPES.get(target.suffix, "application/octet-stream")
+        self._reply(200, ctype, target.read_bytes(), {}, head=head)
+
+    def _reply(self, status: int, ctype: str, body: bytes, headers: dict, head: bool = False):
+        self.send_response(status, HTTPStatus(status).phrase)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Vary", "Accept")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+def make_server(out: Path | str, host: str = "127.0.0.1", port: int = 8000, *,
+                timeout: float = DEFAULT_TIMEOUT, max_results: int = DEFAULT_MAX_RESULTS,
+                max_request: int = DEFAULT_MAX_REQUEST, workers: int = DEFAULT_WORKERS,
+                quiet: bool = False) -> SparqlServer:
+    """A server ready to `serve_forever()` (port 0 picks a free port; see `.url`)."""
+    return SparqlServer(Path(out), (host, port), timeout=timeout, max_results=max_results,
+                        max_request=max_request, workers=workers, quiet=quiet)
+
+
+def serve(out: Path | str, host: str = "127.0.0.1", port: int = 8000, **options) -> None:
+    server = make_server(out, host, port, **options)
+    print(f"kg serve: SPARQL endpoint {server.url}/sparql, page {server.url}/ "
+          f"(time limit {server.query_timeout:g} s; Ctrl-C stops)", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
