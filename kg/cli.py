@@ -1,4 +1,4 @@
-"""The `kg` command line: build, eval, validate.
+"""The `kg` command line: build, eval, validate, query, serve, export, push.
 
 Exit codes: 0 built (warnings are in report.json), 1 nothing usable was built or a check failed,
 2 wrong arguments. User errors print one line; --debug shows the traceback.
@@ -35,6 +35,42 @@ def main(argv: list[str] | None = None) -> int:
     v = sub.add_parser("validate", help="check a built graph against the SHACL shapes")
     v.add_argument("out", type=Path, help="a build output folder (or a graph.ttl)")
 
+    q = sub.add_parser("query", help="run a SPARQL query (named, .rq file or text) on a built graph")
+    q.add_argument("out", type=Path, help="a build output folder")
+    q.add_argument("query", nargs="?", help="a named query (see --list), a .rq file, or SPARQL text")
+    q.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="bind ?NAME to VALUE (a string; <…> for an IRI); repeatable")
+    q.add_argument("--format", choices=QUERY_FORMATS, default="table",
+                   help="table, csv, tsv, json, xml for SELECT/ASK; ttl, nt, jsonld for "
+                        "CONSTRUCT/DESCRIBE (default: table, or ttl for graphs)")
+    q.add_argument("--list", action="store_true", help="list the named queries and their parameters")
+
+    s = sub.add_parser("serve", help="a read-only SPARQL 1.1 endpoint and the graph page")
+    s.add_argument("out", type=Path, help="a build output folder")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    s.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                   help="time limit of one query in seconds (default: 10)")
+    s.add_argument("--max-results", type=int, default=10_000, metavar="N",
+                   help="rows or triples returned at most (default: 10000)")
+    s.add_argument("--max-request", type=int, default=1 << 20, metavar="BYTES",
+                   help="largest query or request body accepted (default: 1 MiB)")
+    s.add_argument("--workers", type=int, default=2, help="queries run at once (default: 2)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no request log")
+
+    x = sub.add_parser("export", help="write the graph for other tools (triple stores, Gephi, spreadsheets)")
+    x.add_argument("out", type=Path, help="a build output folder")
+    x.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    x.add_argument("--to", required=True, type=Path, metavar="FILE", help="file to write")
+
+    u = sub.add_parser("push", help="load the graph into a SPARQL 1.1 Graph Store (PUT, or POST with --append)")
+    u.add_argument("out", type=Path, help="a build output folder")
+    u.add_argument("--endpoint", required=True, metavar="URL",
+                   help="the Graph Store endpoint, e.g. http://127.0.0.1:7878/store")
+    u.add_argument("--graph", metavar="IRI", help="the named graph to load into (default graph if omitted)")
+    u.add_argument("--append", action="store_true", help="add to the graph (POST) instead of replacing it (PUT)")
+    u.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds to wait (default: 120)")
+
     args = parser.parse_args(argv)
     debug = args.debug
     try:
@@ -47,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"kg {args.command}: {exc}", file=sys.stderr)
         return 1
+
+
+QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "ttl", "nt", "jsonld")
+EXPORT_FORMATS = ("nt", "nq", "trig", "jsonld", "graphml", "gexf", "csv")
 
 
 def graph_path(out: Path) -> Path:
@@ -96,4 +136,82 @@ def cmd_validate(args) -> int:
     return 0 if conforms else 1
 
 
-COMMANDS = {"build": cmd_build, "eval": cmd_eval, "validate": cmd_validate}
+def cmd_query(args) -> int:
+    from .query import PREFIXES, QueryError, check_params, named_queries, parse_params, query_kind, resolve
+    from .results import solution_rows, table, variables_of, write_boolean, write_solutions, write_triples
+    from .store import open_store
+    if args.list:
+        for q in named_queries().values():
+            params = ", ".join(p + ("" if p in q.required else "?") for p in q.params)
+            print(f"{q.name:24} {q.summary}" + (f"  [{params}]" if params else ""))
+        return 0
+    if not args.query:
+        print("kg query: give a query (a name from --list, a .rq file or SPARQL text)", file=sys.stderr)
+        return 2
+    try:
+        text, named = resolve(args.query)
+        values = parse_params(args.param)
+        check_params(named, values)
+    except QueryError as e:
+        print(f"kg query: {e}", file=sys.stderr)
+        return 2
+    from .query import run
+    try:
+        result = run(open_store(args.out), text, values)
+        kind = query_kind(result)
+        fmt = args.format
+        if kind == "graph":
+            fmt = "ttl" if fmt == "table" else fmt
+            if fmt not in ("ttl", "nt", "jsonld"):
+                raise QueryError(f"--format {fmt} is for SELECT/ASK results; graphs take ttl, nt or jsonld")
+            body = write_triples(list(result), fmt, PREFIXES)
+        elif fmt in ("ttl", "nt", "jsonld"):
+            raise QueryError(f"--format {fmt} is for CONSTRUCT/DESCRIBE; use table, csv, tsv, json or xml")
+        elif kind == "boolean":
+            body = ("yes\n" if result else "no\n").encode() if fmt == "table" else write_boolean(bool(result), fmt)
+        else:
+            names = variables_of(result)
+            rows, _ = solution_rows(result, names)
+            body = (table(names, rows, PREFIXES) + "\n").encode("utf-8") if fmt == "table" \
+                else write_solutions(names, rows, fmt)
+    except QueryError as e:
+        print(f"kg query: {e}", file=sys.stderr)
+        return 1
+    try:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    except BrokenPipeError:   # `kg query … | head` is fine
+        sys.stderr.close()
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .serve import serve
+    if args.timeout <= 0 or args.max_results < 1 or args.max_request < 1 or args.workers < 1:
+        print("kg serve: --timeout, --max-results, --max-request and --workers must be positive",
+              file=sys.stderr)
+        return 2
+    serve(args.out, args.host, args.port, timeout=args.timeout, max_results=args.max_results,
+          max_request=args.max_request, workers=args.workers, quiet=args.quiet)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export
+    count = export(args.out, args.format, args.to)
+    unit = "edges" if args.format in ("graphml", "gexf", "csv") else \
+        "triples" if args.format == "nt" else "quads"
+    print(f"wrote {args.to}: {count} {unit}", file=sys.stderr)
+    return 0
+
+
+def cmd_push(args) -> int:
+    from .push import push, target_url
+    status = push(args.out, args.endpoint, args.graph, append=args.append, timeout=args.timeout)
+    print(f"pushed {graph_path(args.out)} to {target_url(args.endpoint, args.graph)} "
+          f"({'POST' if args.append else 'PUT'}, HTTP {status})", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "eval": cmd_eval, "validate": cmd_validate, "query": cmd_query,
+            "serve": cmd_serve, "export": cmd_export, "push": cmd_push}

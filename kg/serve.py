@@ -58,14 +58,23 @@ UPDATE_WORDS = re.compile(r"(?i)^\s*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|M
 
 # ---------------------------------------------------------------- what a worker does
 
+# One left-to-right scan over what may hide a keyword: escape pairs, strings, IRIs, comments.
+# Whatever is left are keywords, names and punctuation.
+LEXEMES = re.compile("|".join([
+    r"\\.",                           # an escape pair, as in prefixed names (ex:a\\'b)
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""', r"'''(?:[^'\\]|\\.|'(?!''))*'''",   # long strings
+    r'"(?:[^"\\\n]|\\.)*"', r"'(?:[^'\\\n]|\\.)*'",                   # strings
+    r'<[^<>"{}|^`\\\s]*>',             # IRIs (no space or < inside: a less-than sign is no IRI)
+    r"#[^\n]*",                       # comments
+]), re.S)
+UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
 def _strip(query: str) -> str:
-    """The query without \\u escapes, comments, strings and IRIs: what is left are keywords."""
-    def unescape(m: re.Match) -> str:
-        return chr(int(m.group(1) or m.group(2), 16))
-    text = re.sub(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})", unescape, query)
-    text = re.sub(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-                  r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*', " ", text)
-    return text
+    """The query as the parser sees it (\\u escapes undone first, as SPARQL says), less its
+    strings, IRIs and comments."""
+    text = UNICODE_ESCAPE.sub(lambda m: chr(min(int(m.group(1) or m.group(2), 16), 0x10FFFF)), query)
+    return LEXEMES.sub(" ", text)
 
 
 def uses_service(query: str) -> bool:
@@ -78,37 +87,35 @@ def looks_like_update(query: str) -> bool:
 
 
 def negotiate(kind: str, accept: str, word: str | None) -> str | None:
-    """The format name for a result kind, from a format word or the Accept header."""
-    if kind == "boolean":
-        kind_types, words = SOLUTION_TYPES, FORMAT_WORDS["solutions"]
-    else:
-        kind_types, words = (SOLUTION_TYPES, FORMAT_WORDS["solutions"]) if kind == "solutions" \
-            else (GRAPH_TYPES, FORMAT_WORDS["graph"])
+    """The format name for a kind of result, from a format word or else the Accept header."""
+    types, words = ((GRAPH_TYPES, FORMAT_WORDS["graph"]) if kind == "graph"
+                    else (SOLUTION_TYPES, FORMAT_WORDS["solutions"]))
     if word and word.lower() in words:
         return words[word.lower()]
-    default = next(iter(kind_types.values()))
+    default = next(iter(types.values()))
     ranges = []
     for i, part in enumerate(accept.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        media, q = fields[0].lower(), 1.0
-        for f in fields[1:]:
+        media, *params = [f.strip() for f in part.split(";")]
+        q = 1.0
+        for f in params:
             if f.startswith("q="):
                 try:
                     q = float(f[2:])
                 except ValueError:
                     q = 0.0
         if media and q > 0:
-            ranges.append((-q, i, media))
+            ranges.append((-q, i, media.lower()))
     if not ranges:
         return default
     for _, _, media in sorted(ranges):
-        if media in kind_types:
-            return kind_types[media]
-        if media in ("*/*", "*") or (media.endswith("/*") and
-                                      any(t.startswith(media[:-1]) for t in kind_types)):
-            if media.endswith("/*") and media != "*/*":
-                return next(f for t, f in kind_types.items() if t.startswith(media[:-1]))
+        if media in types:
+            return types[media]
+        if media in ("*/*", "*"):
             return default
+        if media.endswith("/*"):
+            for t, f in types.items():
+                if t.startswith(media[:-1]):
+                    return f
     return None
 
 

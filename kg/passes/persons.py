@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 import re
 
+import jieba
+
 from ..config import ONTOLOGY_DIR, patterns
 from .base import CJK, Context, entity_pass
 
-NAME_END = set("，,、。；;：:）)（( \n“”\"")
+NAME_END = set("，,、。；;：:）)（(]】[【 \n“”\"")
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,6 +74,10 @@ def name_at(text: str, start: int, closers: list[str]) -> int | None:
             return end
         if any(text.startswith(w, end) for w in closers):
             return end
+    # No closing word: let the segmenter decide where the name ends (张庆伟委托, 赵一存北京报道).
+    word = next(iter(jieba.cut(text[start:start + 8], HMM=True)), "")
+    if sur + 1 <= len(word) <= sur + 2 and re.fullmatch(rf"[{CJK}]+", word) and looks_like_name(word):
+        return start + len(word)
     return None
 
 
@@ -82,7 +88,7 @@ def titled_names(ctx: Context) -> None:
     closers = conf["followers"] + conf["after"]
     for m in conf["before"].finditer(text):
         pos = m.end()
-        while pos < len(text) and text[pos] == " ":
+        while pos < len(text) and text[pos] in " :：\u3000":
             pos += 1
         # A title may govern a list: 副局长尹成基、赵昌华出席.
         while True:

@@ -83,12 +83,37 @@ def dominant_agency(ctx: Context) -> Mention | None:
     return first[best]
 
 
+def reporting_agency(ctx: Context, refs: list[Mention]) -> Mention | None:
+    """The agency a reporting frame names as the source: 从国家移民管理局了解到, 据公安部通报."""
+    frames = _rel_conf()["reporting_frames"]
+    for m in sorted([a for a in ctx.mentions if a.cls == "Agency" and a.start >= 0] + refs,
+                    key=lambda a: a.start):
+        before = ctx.text[max(0, m.start - 3):m.start]
+        after = ctx.text[m.end:m.end + 4]
+        if any(before.endswith(w) for w in frames["before"]) and \
+                any(after.startswith(w) for w in frames["after"]):
+            return m
+    return None
+
+
+def in_time_clause(ctx: Context, m: Mention) -> bool:
+    """Inside 自…以来 / 自…起: a background event, not the clause's subject."""
+    sentence = ctx.sentences[m.sentence] if m.sentence >= 0 else None
+    if sentence is None:
+        return False
+    for span in re.finditer(r"自[^，。；]*?(?:以来|起)", sentence.text):
+        if sentence.start + span.start() <= m.start < sentence.start + span.end():
+            return True
+    return False
+
+
 def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Mention | None = None
                    ) -> tuple[Mention | None, float]:
     """The agency that is the subject at `offset`, with how sure we are of it."""
     sent = ctx.sentence_index(offset)
     candidates = [a for a in agencies_in(ctx, sent, refs) if a.end <= offset
-                  and not (nested_in and nested_in.start <= a.start < nested_in.end)]
+                  and not (nested_in and nested_in.start <= a.start < nested_in.end)
+                  and not in_time_clause(ctx, a)]
     subjects = [a for a in candidates if not is_object(ctx, a)]
     if subjects:
         return subjects[-1], 0.8
@@ -97,9 +122,13 @@ def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Me
     for prev in range(sent - 1, -1, -1):
         if ctx.paragraphs[prev] != para:
             break
-        subjects = [a for a in agencies_in(ctx, prev, refs) if not is_object(ctx, a)]
+        subjects = [a for a in agencies_in(ctx, prev, refs)
+                    if not is_object(ctx, a) and not in_time_clause(ctx, a)]
         if subjects:
             return subjects[-1], 0.65
+    source = reporting_agency(ctx, refs)
+    if source is not None:
+        return source, 0.6
     main = dominant_agency(ctx)
     return main, 0.5
 

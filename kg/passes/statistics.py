@@ -26,15 +26,37 @@ def _conf():
     approx = "|".join(map(re.escape, conf["approximators"]))
     mults = "|".join(map(re.escape, conf["multipliers"]))
     unit_rx = "|".join(map(re.escape, units))
+    cn = "".join(conf["chinese_digits"]) + "".join(conf["chinese_units"])
     rx = re.compile(
-        rf"(?P<num>\d+(?:[.,]\d+)*)\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
+        rf"(?P<num>\d+(?:[.,]\d+)*|[{cn}]+)\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
         rf"(?P<unit>{unit_rx})")
     return conf, rx
 
 
+def chinese_number(num: str) -> int | None:
+    """两 -> 2, 十三 -> 13, 二十 -> 20, 三百五十 -> 350; None if it is not a plain numeral."""
+    conf, _ = _conf()
+    digits, units = conf["chinese_digits"], conf["chinese_units"]
+    total, current = 0, None
+    for ch in num:
+        if ch in digits:
+            if current is not None:
+                return None                     # 二三: not a numeral
+            current = digits[ch]
+        elif ch in units:
+            total += (1 if current is None else current) * units[ch]
+            current = None
+        else:
+            return None
+    return total + (current or 0)
+
+
 def parse_value(num: str, mult: str | None) -> float:
     conf, _ = _conf()
-    value = Decimal(num.replace(",", ""))     # exact: 3.24万 is 32400, not 32400.000000000004
+    if not num[0].isdigit():
+        value = Decimal(chinese_number(num) or 0)
+    else:
+        value = Decimal(num.replace(",", ""))  # exact: 3.24万 is 32400, not 32400.000000000004
     for ch in mult or "":
         value *= conf["multipliers"][ch]
     return float(value)
@@ -74,8 +96,19 @@ def statistics(ctx: Context) -> None:
     refs = coreferences(ctx)
     for s in ctx.sentences:
         found = []
+        named = [(a.start - s.start, a.end - s.start) for a in ctx.mentions if a.sentence == s.index
+                 and a.cls != "CrimeType"]
         for m in rx.finditer(s.text):
             start, end = m.start(), m.end()
+            if not m.group("num")[0].isdigit():
+                value = chinese_number(m.group("num"))
+                if not value or (value == 1 and not m.group("mult")) \
+                        or m.group("unit") in conf["chinese_excluded_units"]:
+                    continue                     # 一 as an article; 两个大局, 八项规定 are names
+            if any(a < end and start < b for a, b in named):
+                continue                         # a number inside a name: 十项措施, 72/144小时过境免签
+            if s.text.count("“", 0, start) > s.text.count("”", 0, start):
+                continue                         # inside quotes: a slogan or a name
             before = s.text[max(0, start - 2):start]
             after = s.text[end:end + 3]
             if any(before.endswith(w) for w in conf["not_counts_before"]):

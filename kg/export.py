@@ -1,0 +1,124 @@
+"""`kg export`: the built graph in the files other tools read.
+
+- RDF for triple stores, written by Oxigraph from the output's store: `nt` (the default graph,
+  which is graph.ttl exactly), `nq`, `trig` and `jsonld` (the default graph plus one named graph
+  per source document, see kg/store.py).
+- `graphml` and `gexf` for Gephi, Cytoscape and yEd, through networkx: entities and statistics
+  as nodes (label, class, names, documents), relations as edges (predicate, its Chinese name,
+  best confidence, number of evidence sentences, documents). Attributes are flat text or
+  numbers, as both formats want.
+- `csv`: one row per relation, for spreadsheets (UTF-8 with a BOM so that Excel reads Chinese).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+
+import networkx as nx
+import pyoxigraph as ox
+
+from .query import PREFIXES
+from .store import open_store
+
+RDF_EXPORTS = {"nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS,
+               "trig": ox.RdfFormat.TRIG, "jsonld": ox.RdfFormat.JSON_LD}
+FORMATS = (*RDF_EXPORTS, "graphml", "gexf", "csv")
+CSV_COLUMNS = ["subject_label", "subject_class", "predicate", "object_label", "object_class",
+               "confidence", "documents", "subject", "object"]
+JOIN = " | "   # between several values in one attribute or cell
+
+
+def export(out: Path | str, fmt: str, dest: Path | str) -> int:
+    """Write the graph of a built output in `fmt` to `dest`; returns triples, quads or edges."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
+    dest = Path(dest)
+    with _atomic(dest) as tmp:
+        if fmt in RDF_EXPORTS:
+            return _rdf(out, fmt, tmp)
+        view = flat_view(_networkx(out))
+        if fmt == "graphml":
+            nx.write_graphml(view, tmp, edge_id_from_attribute="id")
+        elif fmt == "gexf":
+            nx.write_gexf(view, tmp)
+        else:
+            _csv(view, tmp)
+        return view.number_of_edges()
+
+
+def _rdf(out, fmt: str, path: Path) -> int:
+    store = open_store(out)
+    options = {"prefixes": PREFIXES} if fmt == "trig" else {}
+    if fmt == "nt":
+        options["from_graph"] = ox.DefaultGraph()
+    store.dump(str(path), RDF_EXPORTS[fmt], **options)
+    if fmt == "nt":
+        return int(next(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"))[0].value)
+    return len(store)
+
+
+def _networkx(out) -> nx.MultiDiGraph:
+    from .api import networkx_view
+    return networkx_view(out)
+
+
+def flat_view(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """The render view with every attribute a string or a number (GraphML/GEXF/CSV ready)."""
+    from .render import load_display
+    relation_names = {k: v.get("zh", k) for k, v in load_display()["relations"].items()}
+    H = nx.MultiDiGraph()
+    for node, a in G.nodes(data=True):
+        attrs = {"label": " ".join(str(a.get("label", node)).split()), "class": a.get("cls", ""),
+                 "altLabels": JOIN.join(a.get("altLabels") or []),
+                 "documents": JOIN.join(a.get("documents") or []),
+                 "documentCount": len(a.get("documents") or [])}
+        if a.get("cls") == "Statistic":
+            if a.get("value") is not None:
+                attrs["value"] = float(a["value"])
+            attrs.update(unit=a.get("unit") or "", metric=a.get("metric") or "",
+                         period=a.get("period") or "")
+        H.add_node(node, **attrs)
+    for i, (u, v, key, a) in enumerate(sorted(G.edges(keys=True, data=True), key=lambda e: e[:3])):
+        evidence = a.get("evidence") or []
+        scores = [e["confidence"] for e in evidence if e.get("confidence") is not None]
+        attrs = {"id": f"e{i}", "predicate": key, "label": relation_names.get(key, key),
+                 "evidence": len(evidence),
+                 "documents": JOIN.join(sorted({e["document"] for e in evidence if e.get("document")}))}
+        if scores:
+            attrs["confidence"] = float(max(scores))
+        H.add_edge(u, v, key=key, **attrs)
+    return H
+
+
+def _csv(view: nx.MultiDiGraph, path: Path) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for u, v, a in view.edges(data=True):
+            s, o = view.nodes[u], view.nodes[v]
+            w.writerow([s["label"], s["class"], a["predicate"], o["label"], o["class"],
+                        a.get("confidence", ""), a["documents"], u, v])
+
+
+class _atomic:
+    """A temporary file beside `dest`, moved into place only when the export succeeded."""
+
+    def __init__(self, dest: Path):
+        self.dest = dest
+
+    def __enter__(self) -> Path:
+        self.dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.dest.name}.", suffix=".tmp", dir=self.dest.parent)
+        os.close(fd)
+        self.tmp = Path(name)
+        return self.tmp
+
+    def __exit__(self, kind, *_):
+        if kind is None:
+            os.chmod(self.tmp, 0o644)
+            os.replace(self.tmp, self.dest)
+        else:
+            self.tmp.unlink(missing_ok=True)
+        return False
