@@ -1,9 +1,20 @@
-"""Render a built graph as one self-contained, offline HTML page.
+"""Render a built graph as one self-contained, offline HTML page that reads like a map.
 
 Reads the RDF graph (never re-runs extraction), makes a networkx view of it (entities and
-statistics as nodes, relations as edges; documents only in tooltips) and writes one HTML
-file with vis-network inlined. pyvis is used only as the source of the vis-network files:
-its own template loads CDNs and trusts titles as HTML (see DESIGN.md, traps).
+statistics as nodes, relations as edges; documents only as the sources listed in the side
+panel), computes every node's position here in Python and writes one HTML file with
+vis-network inlined and physics off: the page draws at once and never moves by itself.
+pyvis is used only as the source of the vis-network files: its own template loads CDNs and
+trusts titles as HTML (see DESIGN.md, traps), and its add_edge is quadratic.
+
+The layout (pure Python: networkx's layouts need numpy, which is not a dependency):
+  * each connected component on its own; single nodes in tidy rows under the big ones;
+  * degree-1 nodes (a statistic and its reporting agency, a unit and its parent) sit on
+    rings around the node they hang from, sorted by class, so every hub is a labelled
+    cluster with its classes in sectors;
+  * the remaining core is laid out by a size-aware Fruchterman-Reingold (each cluster's
+    radius counts), started from a radial tree so it untangles in few iterations;
+  * label boxes are estimated from the text, so labels do not overlap at any zoom.
 
 Names, colours and shapes come from ontology/display.yaml, not from this code.
 """
@@ -16,6 +27,8 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
+from collections import deque
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -37,14 +50,20 @@ VIS_DIR = ("lib", "vis-9.1.2")  # inside the pyvis package
 # vis-network shapes that need nothing from outside the page (no image/icon fonts).
 VIS_SHAPES = {"dot", "diamond", "square", "triangle", "triangleDown", "star", "hexagon",
               "box", "ellipse", "circle", "database", "text"}
+LABEL_INSIDE = {"box", "ellipse", "circle", "database", "text"}  # vis draws these around the label
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+LABEL_METRIC = 16  # a statistic's label shows this much of what was counted
 
-# Node size by degree: bounded so hubs do not swallow the page.
-SIZE_MIN, SIZE_STEP, SIZE_MAX = 10.0, 5.0, 40.0
-# Tooltips stay short: a few documents and evidence sentences, each snippet clipped.
-TIP_DOCS, TIP_EVIDENCE, TIP_SNIPPET, LABEL_METRIC = 8, 3, 160, 16
+# Sizes in page units (1 unit = 1 CSS pixel at zoom 1). Node size and label size grow with
+# importance (documents or connections, whichever is larger), bounded so hubs stay modest.
+SIZE_MIN, SIZE_STEP, SIZE_MAX = 10.0, 4.0, 36.0
+FONT_MIN, FONT_STEP, FONT_MAX = 16.0, 2.5, 34.0
+EDGE_GAP = 70.0     # the wanted empty space between two linked clusters
+RING_GAP = 10.0     # between neighbours on a ring, and between rings
+PACK_GAP = 60.0     # between components, and around the single nodes' rows
 
-
+# Above this many nodes the page opens on a reduced view of the most connected entities.
+REDUCE_ABOVE, REDUCED_NODES = 1500, 600
 # ---------------------------------------------------------------- display data
 
 def load_display(path: Path | None = None) -> dict[str, Any]:
@@ -224,147 +243,284 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
-# ---------------------------------------------------------------- tooltips (plain text)
 
-def _node_tip(attrs: dict[str, Any], display: dict[str, Any]) -> str:
-    spec = display["classes"][attrs["cls"]]
-    lines = [attrs["label"], f"类别：{spec['zh']}（{spec['en']}）"]
-    if attrs["altLabels"]:
-        lines.append("别名：" + "、".join(attrs["altLabels"]))
-    if attrs["cls"] == "Statistic":
-        if attrs.get("metric"):
-            lines.append("指标：" + attrs["metric"])
-        if attrs.get("period"):
-            lines.append("时期：" + attrs["period"])
-        if attrs.get("value") is not None:
-            lines.append(f"数值：{_plain_value(attrs['value'])} {attrs.get('unit', '')}".rstrip())
-        lines += _evidence_lines(attrs.get("evidence", []))
-    docs = attrs["documents"]
-    if docs:
-        lines.append("来源文件：")
-        lines += ["· " + _clip(d, TIP_SNIPPET) for d in docs[:TIP_DOCS]]
-        if len(docs) > TIP_DOCS:
-            lines.append(f"…… 另 {len(docs) - TIP_DOCS} 篇")
-    return "\n".join(lines)
+# ---------------------------------------------------------------- sizes and label boxes
+
+def _importance(G: nx.MultiDiGraph, node: str) -> int:
+    """How much a node matters on the map: its documents or its connections, the larger."""
+    return max(len(G.nodes[node].get("documents") or ()), G.degree(node))
 
 
-def _plain_value(value: Any) -> str:
-    try:
-        return _plain(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        return str(value)
+def node_style(G: nx.MultiDiGraph, node: str) -> tuple[float, float]:
+    """(shape size, font size) in page units."""
+    root = math.sqrt(max(0, _importance(G, node) - 1))
+    return (min(SIZE_MAX, SIZE_MIN + SIZE_STEP * root),
+            min(FONT_MAX, FONT_MIN + FONT_STEP * root))
 
 
-def _evidence_lines(evidence: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for ev in evidence[:TIP_EVIDENCE]:
-        line = f"“{_clip(ev['text'], TIP_SNIPPET)}”" if ev.get("text") else "（无原句）"
-        if ev.get("document"):
-            line += f" —— {_clip(ev['document'], 60)}"
-        extra = []
-        try:
-            if ev.get("confidence") is not None:
-                extra.append(f"置信度 {float(ev['confidence']):.2f}")
-        except (TypeError, ValueError):
-            pass
-        if ev.get("pass"):
-            extra.append(str(ev["pass"]))
-        if extra:
-            line += "（" + "，".join(extra) + "）"
-        lines.append(line)
-    if len(evidence) > TIP_EVIDENCE:
-        lines.append(f"…… 另 {len(evidence) - TIP_EVIDENCE} 条依据")
-    return (["依据："] + lines) if lines else []
+def _text_width(line: str, font: float) -> float:
+    # CJK and full-width characters are about one em wide, the rest about half of one.
+    return sum(font if unicodedata.east_asian_width(ch) in "WF" else 0.55 * font for ch in line)
 
 
-def _edge_tip(G: nx.MultiDiGraph, u: str, v: str, attrs: dict[str, Any], rel: dict[str, str]) -> str:
-    lines = [f"{rel['zh']}（{rel['en']}）",
-             f"{G.nodes[u]['label']} → {G.nodes[v]['label']}".replace("\n", " ")]
-    return "\n".join(lines + _evidence_lines(attrs.get("evidence", [])))
+def label_box(label: str, shape: str, size: float, font: float) -> tuple[float, float]:
+    """Half width and half height of what a node draws: its shape and its label.
+
+    vis draws box-like shapes around the label and the others with the label below; the
+    box of the latter is kept centred on the node (a little generous above) for simplicity.
+    """
+    lines = label.split("\n") or [""]
+    w = max(_text_width(line, font) for line in lines)
+    h = len(lines) * font * 1.15
+    if shape in LABEL_INSIDE:
+        return w / 2 + 7, h / 2 + 6
+    return max(w / 2, size) + 2, size + h + 3
 
 
-# ---------------------------------------------------------------- page
+# ---------------------------------------------------------------- layout
 
-@functools.lru_cache(maxsize=None)
-def _vis_assets() -> tuple[str, str]:
-    """vis-network JS and CSS as shipped inside pyvis, made safe to inline."""
-    base = importlib.resources.files("pyvis").joinpath(*VIS_DIR)
-    js = base.joinpath("vis-network.min.js").read_text(encoding="utf-8")
-    css = base.joinpath("vis-network.css").read_text(encoding="utf-8")
-    # An inlined file must not be able to close its own element (or open a script comment).
-    js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.I).replace("<!--", "<\\!--")
-    css = re.sub(r"</(style)", r"<\\/\1", css, flags=re.I)
-    return js, css
+def compute_layout(G: nx.MultiDiGraph, boxes: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Node -> (x, y) in page units (y grows downwards), deterministic for a given graph.
 
-
-def _script_json(data: Any) -> str:
-    """JSON for a <script type="application/json"> block: no <, > or & left raw."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-
-
-def _page_data(G: nx.MultiDiGraph, display: dict[str, Any]) -> dict[str, Any]:
-    ids = {iri: i for i, iri in enumerate(G.nodes)}  # short ids keep the page small
-    nodes = []
-    for iri, attrs in G.nodes(data=True):
-        size = min(SIZE_MAX, SIZE_MIN + SIZE_STEP * math.sqrt(G.degree(iri)))
-        nodes.append({"id": ids[iri], "label": attrs["label"], "cls": attrs["cls"],
-                      "alt": attrs["altLabels"], "size": round(size, 1),
-                      "tip": _node_tip(attrs, display)})
-    edges = []
-    for u, v, attrs in G.edges(data=True):
-        pred = attrs["predicate"]
-        rel = display["relations"].get(pred, {"zh": pred, "en": pred})
-        edges.append({"from": ids[u], "to": ids[v], "label": rel["zh"],
-                      "tip": _edge_tip(G, u, v, attrs, rel)})
-    present = {a["cls"] for _, a in G.nodes(data=True)}
-    classes = {c: spec for c, spec in display["classes"].items() if c in present}
-    return {"nodes": nodes, "edges": edges, "classes": classes}
+    `boxes` holds each node's half width and half height (label_box). G's node order (class,
+    then label) breaks every tie, so the same graph always gives the same page.
+    """
+    U = nx.Graph()
+    U.add_nodes_from(G)
+    U.add_edges_from((u, v) for u, v in G.edges() if u != v)
+    order = {n: i for i, n in enumerate(G)}
+    pieces = []
+    for comp in nx.connected_components(U):
+        nodes = sorted(comp, key=order.__getitem__)
+        pieces.append(_component_layout(U, nodes, boxes, order) if len(nodes) > 1
+                      else {nodes[0]: (0.0, 0.0)})
+    # Largest components first; then the single nodes, in class order (G's order).
+    pieces.sort(key=lambda p: (-len(p), min(order[n] for n in p)))
+    return _pack(pieces, boxes)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write next to the target and rename: readers never see half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the page is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+def _component_layout(U: nx.Graph, nodes: list[str], boxes, order) -> dict[str, tuple[float, float]]:
+    deg = U.degree
+    # Degree-1 nodes hang on rings around their one neighbour (unless that is a leaf too).
+    parent = {}
+    for n in nodes:
+        if deg[n] == 1:
+            (p,) = U[n]
+            if deg[p] > 1:
+                parent[n] = p
+    core = [n for n in nodes if n not in parent]
+    hangers: dict[str, list[str]] = {}
+    for n in nodes:  # already in class, then label order
+        if n in parent:
+            hangers.setdefault(parent[n], []).append(n)
+
+    radius, rings = {}, {}
+    for c in core:
+        hw, hh = boxes[c]
+        own = math.hypot(hw, hh)
+        if c in hangers:
+            rings[c], radius[c] = _rings(own, [boxes[s] for s in hangers[c]])
+        else:
+            radius[c] = own
+    pos = _force_layout(U, core, radius, order)
+    pos = _push_apart(pos, radius, RING_GAP * 2)
+    for c, offsets in rings.items():
+        x, y = pos[c]
+        for s, (dx, dy) in zip(hangers[c], offsets):
+            pos[s] = (x + dx, y + dy)
+    return pos
 
 
-def render_html(graph: Graph, out_path: Path, title: str = "zh-policy-kg", *,
-                display_path: Path | None = None) -> dict[str, int]:
-    """Write the graph as one offline HTML page; return {"nodes": n, "edges": m}."""
-    display = load_display(display_path)
-    G = graph_to_networkx(graph, display)
-    data = _page_data(G, display)
+def _rings(own: float, sboxes: list[tuple[float, float]]) -> tuple[list[tuple[float, float]], float]:
+    """Offsets of satellites on rings around a node of radius `own`; the cluster's radius.
 
-    counts: dict[str, int] = {}
-    for n in data["nodes"]:
-        counts[n["cls"]] = counts.get(n["cls"], 0) + 1
-    legend = [{"id": c, **spec, "count": counts[c]} for c, spec in data["classes"].items()]
-    rank = {p: i for i, p in enumerate(display["relations"])}
-    used = sorted({a["predicate"] for _, _, a in G.edges(data=True)},
-                  key=lambda p: (rank.get(p, len(rank)), p))
-    relations = [{"id": p, **display["relations"].get(p, {"zh": p, "en": p})} for p in used]
+    Rings are ellipses twice as wide as high, since labels are wide. Going round a ring, each
+    box takes the arc its extent across the ring needs; left-over angle is shared evenly.
+    """
+    offsets: list[tuple[float, float]] = []
+    i, n = 0, len(sboxes)
+    inner = own + RING_GAP
+    outer = inner
+    while i < n:
+        depth = max(max(hw * 1.0, hh * 2.0) for hw, hh in sboxes[i:i + 8])  # radial half-extent
+        b = inner + depth          # half height of this ring's ellipse
+        a = 2 * b                  # half width
+        theta, placed = 0.0, []
+        while i < n:
+            hw, hh = sboxes[i]
+            # the ellipse's local speed and the box's extent along the tangent
+            sx, sy = -a * math.sin(theta), b * math.cos(theta)
+            speed = math.hypot(sx, sy)
+            ext = (2 * hw * abs(sx) + 2 * hh * abs(sy)) / speed + RING_GAP
+            step = ext / speed
+            if placed and theta + step > 2 * math.pi:
+                break
+            placed.append(theta + step / 2)
+            theta += step
+            i += 1
+        slack = max(0.0, 2 * math.pi - theta) / len(placed)
+        for k, t in enumerate(placed):
+            t += slack * (k + 0.5) - math.pi / 2  # start at the top, go clockwise
+            offsets.append((a * math.cos(t), b * math.sin(t)))
+        outer = a + max(hw for hw, _ in sboxes[i - len(placed):i])
+        inner = b + depth + RING_GAP
+    return offsets, max(outer, inner)
 
-    js, css = _vis_assets()
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
-    page = env.get_template("graph.html").render(
-        title=title,  # autoescaped by Jinja (same escaping as html.escape)
-        n_nodes=len(data["nodes"]), n_edges=len(data["edges"]),
-        legend=legend, relations=relations,
-        graph_json=Markup(_script_json(data)),
-        vis_js=Markup(js), vis_css=Markup(css),
-    )
-    _write_atomic(Path(out_path), page)
-    return {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()}
+
+def _force_layout(U: nx.Graph, core: list[str], radius: dict[str, float], order) -> dict[str, tuple[float, float]]:
+    """Fruchterman-Reingold on the distances between cluster rims, with grid-cut repulsion."""
+    n = len(core)
+    if n == 1:
+        return {core[0]: (0.0, 0.0)}
+    index = {c: i for i, c in enumerate(core)}
+    rad = [radius[c] for c in core]
+    edges = [(index[u], index[v]) for u, v in U.subgraph(core).edges()]
+    xs, ys = _radial_tree(U, core, index, rad, order)
+
+    k = EDGE_GAP
+    cell = 2 * sorted(rad)[n // 2] + 3 * k
+    big = [i for i in range(n) if rad[i] > cell / 2]  # compared with every node
+    bigset = set(big)
+    iterations = 60 if n <= 1000 else 35 if n <= 4000 else 25
+    t0 = max(rad) + k
+    for it in range(iterations):
+        temp = t0 * (1 - it / iterations) + k * 0.2
+        dx = [0.0] * n
+        dy = [0.0] * n
+        grid: dict[tuple[int, int], list[int]] = {}
+        for i in range(n):
+            if i not in bigset:
+                grid.setdefault((int(xs[i] // cell), int(ys[i] // cell)), []).append(i)
+
+        def repel(i: int, j: int) -> None:
+            ddx, ddy = xs[i] - xs[j], ys[i] - ys[j]
+            d = math.hypot(ddx, ddy) or 0.01
+            rim = d - rad[i] - rad[j]
+            if rim > 2 * k:
+                return
+            f = k * k / max(rim, 1.0) + (k - rim if rim < 0 else 0)
+            fx, fy = ddx / d * f, ddy / d * f
+            dx[i] += fx; dy[i] += fy
+            dx[j] -= fx; dy[j] -= fy
+
+        for (cx, cy), members in grid.items():
+            for ox, oy in ((0, 0), (1, 0), (0, 1), (1, 1), (1, -1)):  # each cell pair once
+                other = members if (ox, oy) == (0, 0) else grid.get((cx + ox, cy + oy))
+                if not other:
+                    continue
+                for a_i, i in enumerate(members):
+                    for j in (members[a_i + 1:] if other is members else other):
+                        repel(i, j)
+        for i in big:
+            for j in range(n):
+                if j != i and (j not in bigset or j > i):
+                    repel(i, j)
+        for i, j in edges:
+            ddx, ddy = xs[i] - xs[j], ys[i] - ys[j]
+            d = math.hypot(ddx, ddy) or 0.01
+            rim = max(d - rad[i] - rad[j], 0.0)
+            f = rim * rim / k
+            fx, fy = ddx / d * f, ddy / d * f
+            dx[i] -= fx; dy[i] -= fy
+            dx[j] += fx; dy[j] += fy
+        for i in range(n):
+            # a weak pull to the centre keeps the component round and compact
+            dx[i] -= xs[i] * 0.02
+            dy[i] -= ys[i] * 0.02
+            d = math.hypot(dx[i], dy[i])
+            if d > 0:
+                step = min(d, temp)
+                xs[i] += dx[i] / d * step
+                ys[i] += dy[i] / d * step
+    return {c: (xs[i], ys[i]) for c, i in index.items()}
+
+
+def _radial_tree(U: nx.Graph, core: list[str], index, rad, order) -> tuple[list[float], list[float]]:
+    """Start positions: a breadth-first tree from the best-connected node, each subtree in a
+    wedge as wide as its share of the nodes' sizes, children in class order."""
+    coreset = set(core)
+    root = min(core, key=lambda c: (-U.degree(c), order[c]))
+    children: dict[str, list[str]] = {root: []}
+    seen, queue, bfs = {root}, deque([root]), []
+    while queue:
+        u = queue.popleft()
+        bfs.append(u)
+        for v in sorted((v for v in U[u] if v in coreset), key=order.__getitem__):
+            if v not in seen:
+                seen.add(v)
+                children[u].append(v)
+                children[v] = []
+                queue.append(v)
+    weight = {}
+    for u in reversed(bfs):
+        weight[u] = rad[index[u]] + sum(weight[v] for v in children[u])
+    xs, ys = [0.0] * len(core), [0.0] * len(core)
+    wedge = {root: (0.0, 2 * math.pi)}
+    for u in bfs:
+        lo, hi = wedge[u]
+        total = sum(weight[v] for v in children[u]) or 1.0
+        at = lo
+        for v in children[u]:
+            span = (hi - lo) * weight[v] / total
+            wedge[v] = (at, at + span)
+            mid = at + span / 2
+            at += span
+            dist = rad[index[u]] + rad[index[v]] + EDGE_GAP
+            if u != root:  # push outwards from the root, along the middle of v's wedge
+                dist += math.hypot(xs[index[u]], ys[index[u]]) - rad[index[u]]
+                xs[index[v]], ys[index[v]] = dist * math.cos(mid), dist * math.sin(mid)
+            else:
+                xs[index[v]], ys[index[v]] = dist * math.cos(mid), dist * math.sin(mid)
+    return xs, ys
+
+
+def _push_apart(pos: dict[str, tuple[float, float]], radius: dict[str, float], gap: float,
+                rounds: int = 20) -> dict[str, tuple[float, float]]:
+    """Separate clusters whose discs still overlap after the force layout."""
+    names = list(pos)
+    xs = [pos[c][0] for c in names]
+    ys = [pos[c][1] for c in names]
+    rad = [radius[c] for c in names]
+    for _ in range(rounds):
+        moved = False
+        order = sorted(range(len(names)), key=lambda i: xs[i] - rad[i])  # sweep along x
+        for a_i, i in enumerate(order):
+            for j in order[a_i + 1:]:
+                if xs[j] - rad[j] > xs[i] + rad[i] + gap:
+                    break
+                ddx, ddy = xs[j] - xs[i], ys[j] - ys[i]
+                d = math.hypot(ddx, ddy) or 0.01
+                overlap = rad[i] + rad[j] + gap - d
+                if overlap > 0:
+                    if d == 0.01:
+                        ddx, ddy = 0.01, 0.0
+                    wi = rad[j] / (rad[i] + rad[j])  # the smaller one moves more
+                    xs[i] -= ddx / d * overlap * wi; ys[i] -= ddy / d * overlap * wi
+                    xs[j] += ddx / d * overlap * (1 - wi); ys[j] += ddy / d * overlap * (1 - wi)
+                    moved = True
+        if not moved:
+            break
+    return {c: (xs[i], ys[i]) for i, c in enumerate(names)}
+
+
+def _pack(pieces: list[dict[str, tuple[float, float]]], boxes) -> dict[str, tuple[float, float]]:
+    """Place the components in rows (largest first), about as wide as a screen is."""
+    frames = []
+    for p in pieces:
+        x0 = min(x - boxes[n][0] for n, (x, y) in p.items())
+        x1 = max(x + boxes[n][0] for n, (x, y) in p.items())
+        y0 = min(y - boxes[n][1] for n, (x, y) in p.items())
+        y1 = max(y + boxes[n][1] for n, (x, y) in p.items())
+        frames.append((x0, y0, x1 - x0, y1 - y0))
+    area = sum((w + PACK_GAP) * (h + PACK_GAP) for _, _, w, h in frames)
+    width = max(max(w for _, _, w, _ in frames), math.sqrt(area * 1.6))
+    out: dict[str, tuple[float, float]] = {}
+    x = y = row_h = 0.0
+    for p, (x0, y0, w, h) in zip(pieces, frames):
+        if x > 0 and x + w > width:
+            x, y, row_h = 0.0, y + row_h + PACK_GAP, 0.0
+        for n, (px, py) in p.items():
+            out[n] = (px - x0 + x, py - y0 + y)
+        x += w + PACK_GAP * (1 if len(p) > 1 else 0.4)
+        row_h = max(row_h, h)
+    return out

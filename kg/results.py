@@ -77,6 +77,8 @@ def write_boolean(value: bool, fmt: str) -> bytes:
 
 def write_triples(triples, fmt: str, prefixes: dict[str, str] | None = None) -> bytes:
     options = {"prefixes": prefixes} if prefixes and fmt in ("ttl", "rdfxml") else {}
+    # sorted, so that Turtle groups the triples of one subject (the serializer streams)
+    triples = sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     return ox.serialize(triples, format=RDF_FORMATS[fmt], **options)
 
 

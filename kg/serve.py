@@ -19,6 +19,7 @@ import itertools
 import multiprocessing
 import queue
 import re
+import signal
 import sys
 import threading
 import time
@@ -387,6 +388,10 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def make_server(out: Path | str, host: str = "127.0.0.1", port: int = 8000, *,
                 timeout: float = DEFAULT_TIMEOUT, max_results: int = DEFAULT_MAX_RESULTS,
                 max_request: int = DEFAULT_MAX_REQUEST, workers: int = DEFAULT_WORKERS,
@@ -398,6 +403,8 @@ def make_server(out: Path | str, host: str = "127.0.0.1", port: int = 8000, *,
 
 def serve(out: Path | str, host: str = "127.0.0.1", port: int = 8000, **options) -> None:
     server = make_server(out, host, port, **options)
+    # SIGTERM (service managers, `kill`) stops the server as Ctrl-C does: workers are closed.
+    signal.signal(signal.SIGTERM, _interrupt)
     print(f"kg serve: SPARQL endpoint {server.url}/sparql, page {server.url}/ "
           f"(time limit {server.query_timeout:g} s; Ctrl-C stops)", file=sys.stderr)
     try:

@@ -136,3 +136,27 @@ def test_statistics_take_period_metric_and_reporter():
 def test_half_year_period_uses_the_document_year():
     f = run_passes(make_doc("上半年共查获走私案件30起。", meta={"date": "2021-08-01"}))
     assert f.statistics[0].period == "2021上半年"
+
+
+def test_a_unit_suffix_serves_every_place_in_a_list():
+    names, f = found("甘肃边检总站所属酒泉、张掖等边境管理支队加强巡逻；辽宁、吉林边检总站联合执法。")
+    agencies = {n for c, n in names if c == "Agency"}
+    assert {"酒泉边境管理支队", "张掖边境管理支队", "辽宁边检总站", "吉林边检总站"} <= agencies
+    assert ("张掖边境管理支队", "甘肃边检总站") in rels(f, "subOrganizationOf")
+
+
+def test_chinese_numerals_count_but_not_in_slogans_or_names():
+    f = run_passes(make_doc("连破偷渡案件两起，抓获三名嫌疑人，坚决做到“两个维护”，落实八项规定。"))
+    assert sorted((s.value, s.unit) for s in f.statistics) == [(2, "起"), (3, "名")]
+
+
+def test_reporting_frame_names_the_source_of_figures():
+    text = "记者从海关总署获悉，自去年以来，公安部部署专项工作。全国共查获走私案件1200起。"
+    f = run_passes(make_doc(text))
+    assert f.statistics[0].reporter.name == "海关总署"
+
+
+def test_head_of_agency_from_title_before_name():
+    _, f = found("海关总署党委书记、署长俞建华出席。", )
+    _, g = found("云南省公安厅厅长王建明主持会议。")
+    assert ("王建明", "云南省公安厅") in rels(g, "heads")

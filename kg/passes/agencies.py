@@ -87,11 +87,16 @@ def border_units(ctx: Context) -> None:
             if text.startswith(word, start - len(word)):
                 facility, start = word, start - len(word)
                 break
-        found = place_ending_at(text, start)
+        listed = start - 1 if not facility and text[start - 1:start] == "等" else start
+        found = place_ending_at(text, listed)
         if found:
-            place_end = start
+            place_end = listed
             place_start, place = found
             start = place_start
+            # 广西、云南边检总站 / 鸡西、黑河、佳木斯等边境管理支队: the suffix serves every place.
+            for other_start, other_end, other in places_listed_before(text, place_start):
+                ctx.add("Agency", other + suffix["canonical"], other_start, other_end,
+                        "agency-structure", 0.75, location=other, **unit_parent(suffix, other))
         in_chain = start == chain_end
         if place is None and in_chain and not facility:
             # Inside a chain a short unknown place is still a place: 临沧支队耿马大队.
@@ -106,13 +111,10 @@ def border_units(ctx: Context) -> None:
             continue
         label = place + facility + suffix["canonical"]
         attrs = {"location": place}
-        if suffix["level"] == "general":
-            attrs["parent"] = NIA
-        elif in_chain and chain_label:
+        if in_chain and chain_label and suffix["level"] != "general":
             attrs["parent"] = chain_label
-        elif province_of().get(place) and province_of()[place] != place:
-            # A unit written alone belongs to its province's general station, if the text names it.
-            attrs["parent_if_named"] = province_of()[place] + "边检总站"
+        else:
+            attrs.update(unit_parent(suffix, place))
         surface = text[start:m.end()]
         confidence = 0.85 if place in places() else 0.6
         ctx.add("Agency", label, start, m.end(), "agency-structure", confidence,
@@ -120,6 +122,29 @@ def border_units(ctx: Context) -> None:
         if place_start is not None:
             ctx.add("Location", place, place_start, place_end, "agency-structure", confidence - 0.1)
         chain_end, chain_label, chain_place = m.end(), label, place
+
+
+def unit_parent(suffix: dict, place: str) -> dict:
+    """Where a unit written on its own belongs: a general station under the NIA; a lower unit
+    under its province's general station, if the text names that station."""
+    if suffix["level"] == "general":
+        return {"parent": NIA}
+    province = province_of().get(place)
+    if province and province != place:
+        return {"parent_if_named": province + "边检总站"}
+    return {}
+
+
+def places_listed_before(text: str, pos: int) -> list[tuple[int, int, str]]:
+    """Places joined by 、/和/及 that end right before `pos` (nearest first)."""
+    out = []
+    while pos > 0 and text[pos - 1] in "、和及":
+        found = place_ending_at(text, pos - 1)
+        if not found:
+            break
+        out.append((found[0], pos - 1, found[1]))
+        pos = found[0]
+    return out
 
 
 @entity_pass("agency-place-suffix")

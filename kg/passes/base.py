@@ -120,7 +120,9 @@ class Context:
         if m.end <= k.start or m.start >= k.end:
             return False                       # no overlap
         if (k.start, k.end) == (m.start, m.end):
-            return True                        # same span: the better-ranked reading wins
+            # Same span: the better-ranked reading wins, unless one class names the other
+            # (鸡西 in 鸡西、黑河等边境管理支队 is both a place and, by the list, a unit).
+            return not (m.cls in NESTABLE.get(k.cls, ()) or k.cls in NESTABLE.get(m.cls, ()))
         inside = k.start <= m.start and m.end <= k.end
         return not (inside and m.cls in NESTABLE.get(k.cls, ()))
 

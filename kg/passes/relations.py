@@ -117,6 +117,10 @@ def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Me
     subjects = [a for a in candidates if not is_object(ctx, a)]
     if subjects:
         return subjects[-1], 0.8
+    # A reporting frame (从X获悉) names the source of everything that follows it.
+    source = reporting_agency(ctx, refs)
+    if source is not None and source.start < offset:
+        return source, 0.7
     # Carry the subject over from earlier sentences of the same paragraph.
     para = ctx.paragraphs[sent] if sent >= 0 else -1
     for prev in range(sent - 1, -1, -1):
@@ -126,9 +130,6 @@ def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Me
                     if not is_object(ctx, a) and not in_time_clause(ctx, a)]
         if subjects:
             return subjects[-1], 0.65
-    source = reporting_agency(ctx, refs)
-    if source is not None:
-        return source, 0.6
     main = dominant_agency(ctx)
     return main, 0.5
 
