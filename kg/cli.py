@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("query", nargs="?", help="a named query (see --list), a .rq file, or SPARQL text")
     q.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="bind ?NAME to VALUE (a string; <…> for an IRI); repeatable")
-    q.add_argument("--format", choices=QUERY_FORMATS, default="table",
+    q.add_argument("--format", choices=SOLUTION_FORMATS + GRAPH_FORMATS, default="table",
                    help="table, csv, tsv, json, xml for SELECT/ASK; ttl, nt, jsonld for "
                         "CONSTRUCT/DESCRIBE (default: table, or ttl for graphs)")
     q.add_argument("--list", action="store_true", help="list the named queries and their parameters")
@@ -85,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "ttl", "nt", "jsonld")
 EXPORT_FORMATS = ("nt", "nq", "trig", "jsonld", "graphml", "gexf", "csv")
+GRAPH_FORMATS = ("ttl", "nt", "jsonld")
+SOLUTION_FORMATS = ("table", "csv", "tsv", "json", "xml")
+KIND_NAMES = {"graph": "CONSTRUCT/DESCRIBE", "solutions": "SELECT", "boolean": "ASK"}
 
 
 def graph_path(out: Path) -> Path:
@@ -159,14 +161,13 @@ def cmd_query(args) -> int:
     try:
         result = run(open_store(args.out), text, values)
         kind = query_kind(result)
-        fmt = args.format
+        fmt = "ttl" if kind == "graph" and args.format == "table" else args.format
+        if (kind == "graph") != (fmt in GRAPH_FORMATS):
+            print(f"kg query: --format {fmt} does not fit a {KIND_NAMES[kind]} result; use "
+                  f"{', '.join(GRAPH_FORMATS if kind == 'graph' else SOLUTION_FORMATS)}", file=sys.stderr)
+            return 2
         if kind == "graph":
-            fmt = "ttl" if fmt == "table" else fmt
-            if fmt not in ("ttl", "nt", "jsonld"):
-                raise QueryError(f"--format {fmt} is for SELECT/ASK results; graphs take ttl, nt or jsonld")
             body = write_triples(list(result), fmt, PREFIXES)
-        elif fmt in ("ttl", "nt", "jsonld"):
-            raise QueryError(f"--format {fmt} is for CONSTRUCT/DESCRIBE; use table, csv, tsv, json or xml")
         elif kind == "boolean":
             body = ("yes\n" if result else "no\n").encode() if fmt == "table" else write_boolean(bool(result), fmt)
         else:

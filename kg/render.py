@@ -524,3 +524,239 @@ def _pack(pieces: list[dict[str, tuple[float, float]]], boxes) -> dict[str, tupl
         x += w + PACK_GAP * (1 if len(p) > 1 else 0.4)
         row_h = max(row_h, h)
     return out
+
+
+# ---------------------------------------------------------------- search folding
+
+@functools.lru_cache(maxsize=1)
+def _converters():
+    import opencc  # a dependency already (ingest); loaded only when a page is written
+    return [opencc.OpenCC(c) for c in ("s2t", "s2tw", "s2hk")], opencc.OpenCC("t2s")
+
+
+def fold_map(names: set[str] | list[str]) -> dict[str, str]:
+    """Traditional character -> Simplified, for every character of the given names.
+
+    The page folds both the query and the names with it, so 國家移民管理局 finds
+    国家移民管理局 even where no Traditional alias was ever seen in a document.
+    """
+    to_trad, to_simp = _converters()
+    chars = {ch for name in names for ch in name if ord(ch) > 0x2E7F}
+    fold: dict[str, str] = {}
+    for ch in sorted(chars):
+        simp = to_simp.convert(ch)
+        if len(simp) != 1:
+            continue
+        if simp != ch:
+            fold[ch] = simp
+        for conv in to_trad:
+            trad = conv.convert(simp)
+            if len(trad) == 1 and trad != simp:
+                fold.setdefault(trad, simp)
+    return fold
+
+
+def _fold(text: str, fold: dict[str, str]) -> str:
+    """The same folding as the page's search: script, case, quote and title marks."""
+    text = "".join(fold.get(ch, ch) for ch in unicodedata.normalize("NFKC", text).lower())
+    return re.sub(r"[\s“”‘’\"'《》〈〉「」『』]", "", text)
+
+
+# ---------------------------------------------------------------- focus (kg render)
+
+def find_node(G: nx.MultiDiGraph, name: str) -> str:
+    """The node called `name` (any name, any script); exact match first, then the best-known
+    node whose name contains it. LookupError if none does."""
+    fold = fold_map({name} | {n for _, a in G.nodes(data=True) for n in [a["label"], *a["altLabels"]]})
+    want = _fold(name, fold)
+    if not want:
+        raise LookupError("empty name")
+    best, best_rank = None, None
+    for node, a in G.nodes(data=True):
+        for n in [a["label"], *a["altLabels"]]:
+            have = _fold(n, fold)
+            if want not in have:
+                continue
+            rank = (0 if have == want else 1 if have.startswith(want) else 2, -G.degree(node), len(have))
+            if best_rank is None or rank < best_rank:
+                best, best_rank = node, rank
+    if best is None:
+        raise LookupError(f"no node is called {name!r}")
+    return best
+
+
+def focus_subgraph(G: nx.MultiDiGraph, name: str, hops: int = 1) -> nx.MultiDiGraph:
+    """The nodes within `hops` relations (either direction) of the node called `name`."""
+    centre = find_node(G, name)
+    keep = set(nx.single_source_shortest_path_length(G.to_undirected(as_view=True), centre,
+                                                     cutoff=max(0, hops)))
+    return G.subgraph([n for n in G if n in keep]).copy()  # keeps G's (stable) node order
+
+
+# ---------------------------------------------------------------- page
+
+@functools.lru_cache(maxsize=None)
+def _vis_assets() -> tuple[str, str]:
+    """vis-network JS and CSS as shipped inside pyvis, made safe to inline."""
+    base = importlib.resources.files("pyvis").joinpath(*VIS_DIR)
+    js = base.joinpath("vis-network.min.js").read_text(encoding="utf-8")
+    css = base.joinpath("vis-network.css").read_text(encoding="utf-8")
+    # An inlined file must not be able to close its own element (or open a script comment).
+    js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.I).replace("<!--", "<\\!--")
+    css = re.sub(r"</(style)", r"<\\/\1", css, flags=re.I)
+    return js, css
+
+
+def _script_json(data: Any) -> str:
+    """JSON for a <script type="application/json"> block: no <, > or & left raw."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _plain_value(value: Any) -> str:
+    try:
+        return _plain(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+def _confidence(value: Any) -> float | None:
+    try:
+        return round(float(value), 2) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def page_data(G: nx.MultiDiGraph, display: dict[str, Any]) -> dict[str, Any]:
+    """Everything the page shows, as plain JSON-ready data.
+
+    Documents and sentences are listed once and referred to by index (many nodes and
+    relations share them). Nodes carry their position, size and font size; `core` marks the
+    ones in the reduced default view of a large graph.
+    """
+    ids = {iri: i for i, iri in enumerate(G.nodes)}  # short ids keep the page small
+    docs: dict[str, int] = {}
+    sents: dict[tuple[str, str], int] = {}
+
+    def doc(title: str) -> int:
+        return docs.setdefault(title, len(docs))
+
+    def evidence(records: list[dict[str, Any]]) -> list[list[Any]]:
+        out = []
+        for r in records:
+            key = (r.get("text") or "", r.get("document") or "")
+            if key not in sents:
+                sents[key] = len(sents)
+            out.append([sents[key], _confidence(r.get("confidence"))])
+        return out
+
+    classes = display["classes"]
+    style = {n: node_style(G, n) for n in G}
+    boxes = {n: label_box(a["label"], classes[a["cls"]]["shape"], *style[n])
+             for n, a in G.nodes(data=True)}
+    pos = compute_layout(G, boxes) if len(G) else {}
+
+    nodes = []
+    for iri, a in G.nodes(data=True):
+        size, font = style[iri]
+        x, y = pos[iri]
+        node = {"id": ids[iri], "label": a["label"], "cls": a["cls"], "alt": a["altLabels"],
+                "docs": [doc(t) for t in a["documents"]], "size": round(size, 1),
+                "font": round(font), "x": round(x), "y": round(y)}
+        if a["cls"] == "Statistic":
+            node["stat"] = {
+                "value": format_number(a["value"], display["number_scales"]) if a.get("value") is not None else "",
+                "exact": _plain_value(a["value"]) if a.get("value") is not None else "",
+                "unit": a.get("unit") or "", "metric": a.get("metric") or "",
+                "period": a.get("period") or "", "ev": evidence(a.get("evidence") or [])}
+        nodes.append(node)
+    edges = []
+    for u, v, a in G.edges(data=True):
+        edges.append({"from": ids[u], "to": ids[v], "rel": a["predicate"],
+                      "ev": evidence(a.get("evidence") or [])})
+
+    # The reduced view of a large graph: the most connected entities; statistics fold into
+    # the panel of the agency reporting them.
+    reduced = len(nodes) > REDUCE_ABOVE
+    if reduced:
+        ranked = sorted((n for n in G if G.nodes[n]["cls"] != "Statistic"),
+                        key=lambda n: (-_importance(G, n), ids[n]))
+        for n in ranked[:REDUCED_NODES]:
+            nodes[ids[n]]["core"] = 1
+
+    present = {a["cls"] for _, a in G.nodes(data=True)}
+    rank = {p: i for i, p in enumerate(display["relations"])}
+    used = sorted({e["rel"] for e in edges}, key=lambda p: (rank.get(p, len(rank)), p))
+    names = {n for node in nodes for n in [node["label"], *node["alt"]]}
+    return {
+        "nodes": nodes, "edges": edges,
+        "docs": list(docs), "sents": [[text, doc(title) if title else -1] for text, title in sents],
+        "classes": {c: spec for c, spec in classes.items() if c in present},
+        "relations": {p: display["relations"].get(p, {"zh": p, "en": p}) for p in used},
+        "fold": fold_map(names) if names else {},
+        "view": {"reduced": reduced, "limit": REDUCED_NODES if reduced else None},
+    }
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write next to the target and rename: readers never see half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the page is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def render_networkx(G: nx.MultiDiGraph, out_path: Path, title: str = "zh-policy-kg", *,
+                    display: dict[str, Any] | None = None, note: str = "") -> dict[str, int]:
+    """Write the page for a networkx view (as graph_to_networkx makes); return the counts."""
+    display = display or load_display()
+    data = page_data(G, display)
+    counts: dict[str, int] = {}
+    for n in data["nodes"]:
+        counts[n["cls"]] = counts.get(n["cls"], 0) + 1
+    legend = [{"id": c, **spec, "count": counts[c]} for c, spec in data["classes"].items()]
+    rel_counts: dict[str, int] = {}
+    for e in data["edges"]:
+        rel_counts[e["rel"]] = rel_counts.get(e["rel"], 0) + 1
+    relations = [{"id": p, **spec, "count": rel_counts[p]} for p, spec in data["relations"].items()]
+
+    js, css = _vis_assets()
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    page = env.get_template("graph.html").render(
+        title=title, note=note,  # autoescaped by Jinja (same escaping as html.escape)
+        n_nodes=len(data["nodes"]), n_edges=len(data["edges"]),
+        legend=legend, relations=relations,
+        graph_json=Markup(_script_json(data)),
+        vis_js=Markup(js), vis_css=Markup(css),
+    )
+    _write_atomic(Path(out_path), page)
+    return {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()}
+
+
+def render_html(graph: Graph, out_path: Path, title: str = "zh-policy-kg", *,
+                display_path: Path | None = None, focus: str | None = None,
+                hops: int = 1) -> dict[str, int]:
+    """Write the graph as one offline HTML page; return {"nodes": n, "edges": m}.
+
+    With `focus`, only the nodes within `hops` relations of the node of that name
+    (LookupError if there is none).
+    """
+    display = load_display(display_path)
+    G = graph_to_networkx(graph, display)
+    note = ""
+    if focus is not None:
+        G = focus_subgraph(G, focus, hops)
+        centre = G.nodes[find_node(G, focus)]["label"]
+        note = f"聚焦：{centre} 周围 {hops} 跳（focus: {hops} hop{'s' if hops != 1 else ''}）"
+    return render_networkx(G, out_path, title, display=display, note=note)

@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 STORE_DIR = "store"
-LAYOUT = "kg-store-1"          # bump when what goes into the store changes
+LAYOUT = "kg-store-2"          # bump when what goes into the store changes
 _HELD: dict[str, int] = {}     # store folder -> fd of its lock file, held until process exit
 
 # What each document's named graph holds (see the module docstring). Run once, at creation.
@@ -52,9 +52,10 @@ INSERT { GRAPH ?doc { ?s ?p ?o } } WHERE { ?s a kgo:Sentence ; kgo:inDocument ?d
 INSERT { GRAPH ?doc { ?ev ?p ?o . ?s ?rel ?obj } } WHERE {
   ?ev a kgo:Evidence ; prov:wasDerivedFrom/kgo:inDocument ?doc ;
       rdf:subject ?s ; rdf:predicate ?rel ; rdf:object ?obj ; ?p ?o } ;
-INSERT { GRAPH ?doc { ?st ?p ?o } } WHERE { ?st a kgo:Statistic ; kgo:mentionedIn ?doc ; ?p ?o } ;
+INSERT { GRAPH ?doc { ?st ?p ?o } } WHERE {
+  ?st a kgo:Statistic ; prov:wasDerivedFrom/kgo:inDocument ?doc ; ?p ?o } ;
 INSERT { GRAPH ?doc { ?who kgo:reports ?st } } WHERE {
-  ?st a kgo:Statistic ; kgo:mentionedIn ?doc . ?who kgo:reports ?st } ;
+  ?st a kgo:Statistic ; prov:wasDerivedFrom/kgo:inDocument ?doc . ?who kgo:reports ?st } ;
 INSERT { GRAPH ?doc { ?e ?p ?o } } WHERE {
   ?e kgo:mentionedIn ?doc ; ?p ?o .
   FILTER(?p IN (rdf:type, skos:prefLabel, skos:altLabel, rdfs:label) || ?o = ?doc) }

@@ -160,3 +160,25 @@ def test_head_of_agency_from_title_before_name():
     _, f = found("海关总署党委书记、署长俞建华出席。", )
     _, g = found("云南省公安厅厅长王建明主持会议。")
     assert ("王建明", "云南省公安厅") in rels(g, "heads")
+
+
+def test_border_stretches_and_waters_are_places():
+    names, _ = found("在中缅边境和琼粤海域加强巡查，严防东北边境偷渡。")
+    places = {n for c, n in names if c == "Location"}
+    assert {"中缅边境", "东北边境"} <= places
+
+
+def test_police_abbreviations_after_a_place_and_level():
+    names, f = found("浙江省厅出入境管理局指导温州市局开展侦查。")
+    agencies = {n for c, n in names if c == "Agency"}
+    assert {"浙江省公安厅出入境管理局", "温州市公安局"} <= agencies
+
+
+def test_bodies_named_by_their_remit():
+    names, _ = found("随后，云南省防范输入性风险工作领导小组指挥部召开会议。")
+    assert ("Agency", "云南省防范输入性风险工作领导小组指挥部") in names
+
+
+def test_crimes_named_by_what_they_involve():
+    names, _ = found("依法查处各类涉毒违法犯罪。")
+    assert ("CrimeType", "涉毒违法犯罪") in names

@@ -150,19 +150,25 @@ def places_listed_before(text: str, pos: int) -> list[tuple[int, int, str]]:
 @entity_pass("agency-place-suffix")
 def place_agencies(ctx: Context) -> None:
     conf = patterns()["agencies"]
-    suffixes = sorted(conf["place_suffixes"], key=len, reverse=True)
+    abbreviations = conf["abbreviations"]
+    suffixes = sorted(conf["place_suffixes"] + list(abbreviations), key=len, reverse=True)
     levels = sorted(conf["place_levels"], key=len, reverse=True)
     rx = re.compile("|".join(map(re.escape, suffixes)))
     text = ctx.text
     for m in rx.finditer(text):
         start = m.start()
         level = next((lv for lv in levels if text.startswith(lv, start - len(lv))), "")
+        suffix = m.group()
+        if suffix in abbreviations:
+            if not level:                        # 厅/局 alone are too short to trust
+                continue
+            suffix = abbreviations[suffix]
         # With a level word (中山市) even a name that is also a common word is a place.
         found = place_ending_at(text, start - len(level), known=all_places() if level else None)
         if not found:
             continue
         place_start, place = found
-        label = place + level + m.group()
+        label = place + level + suffix
         ctx.add("Agency", label, place_start, m.end(), "agency-place-suffix", 0.75,
                 aliases=(text[place_start:m.end()],), location=place)
         ctx.add("Location", place, place_start, start - len(level), "agency-place-suffix", 0.7)
@@ -187,3 +193,38 @@ def departments(ctx: Context) -> None:
         parent = parents[0].label
         ctx.add("Agency", parent + m.group(), start, m.end(), "agency-department", 0.7,
                 aliases=(m.group(),), parent=parent)
+
+
+@entity_pass("agency-organ")
+def organs(ctx: Context) -> None:
+    """Bodies named by their remit: 黑龙江省应对新冠肺炎疫情工作领导小组指挥部 (the name runs back
+    to the place that opens it, within the clause)."""
+    conf = patterns()["agencies"]
+    suffixes = "|".join(map(re.escape, sorted(conf["organ_suffixes"], key=len, reverse=True)))
+    known = places()
+    text = ctx.text
+    for m in re.finditer(suffixes, text):
+        window_start = max(0, m.start() - conf["organ_max_middle"] - 6)
+        clause = re.split(r"[，。；：、,;:（）()“”\s]", text[window_start:m.start()])[-1]
+        begin = m.start() - len(clause)
+        for start in range(begin, m.start() - 2):
+            place = next((known[text[start:start + n]] for n in (6, 5, 4, 3, 2)
+                          if text[start:start + n] in known), None)
+            if place:
+                ctx.add("Agency", text[start:m.end()], start, m.end(), "agency-organ", 0.6,
+                        location=place)
+                break
+
+
+@entity_pass("location-stretch")
+def border_stretches(ctx: Context) -> None:
+    """Border stretches and waters: 中越边境, 粤港海域, 西南边境."""
+    conf = patterns()["locations"]
+    sides = re.escape(conf["sides"])
+    directions = "|".join(map(re.escape, conf["directions"]))
+    stretches = "|".join(map(re.escape, sorted(conf["stretches"], key=len, reverse=True)))
+    for m in re.finditer(rf"(?:[{sides}]{{2}}|{directions})(?:{stretches})", ctx.text):
+        if m.group()[0] == m.group()[1]:
+            continue
+        name = re.sub(r"(边境地区|边境线)$", "边境", m.group())
+        ctx.add("Location", name, m.start(), m.end(), "location-stretch", 0.6)

@@ -48,6 +48,9 @@ def suffixed_campaigns(ctx: Context) -> None:
                 best = pos + len(verb)
         start = window_start + best
         start += agency_prefix(text, start, m.start())   # 公安部集中打击…专项斗争: 公安部 runs it
+        rounds = re.match(conf["count_prefix"], text[start:m.start()])
+        if rounds:
+            start += rounds.end()                         # 三次夏夜治安巡查…行动
         name = text[start:m.end()]
         core = name[: -len(m.group())]
         if len(re.sub(r"[\s“”]", "", core)) < 2 or "等" in core or "“" in core \

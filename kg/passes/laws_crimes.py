@@ -46,6 +46,13 @@ def strip_openers(name: str, openers: list[str]) -> int:
     return start
 
 
+@entity_pass("crime-involving")
+def involving_crimes(ctx: Context) -> None:
+    """Crimes named by what they involve: 涉边违法犯罪, 涉毒犯罪."""
+    for m in re.finditer(patterns()["crimes"]["involving"], ctx.text):
+        ctx.add("CrimeType", m.group(), m.start(), m.end(), "crime-involving", 0.65)
+
+
 @entity_pass("crime-in-campaign")
 def campaign_crimes(ctx: Context) -> None:
     """A campaign named after a crime names that crime type: 集中打击X犯罪专项斗争 -> X犯罪."""
