@@ -182,3 +182,9 @@ def test_bodies_named_by_their_remit():
 def test_crimes_named_by_what_they_involve():
     names, _ = found("依法查处各类涉毒违法犯罪。")
     assert ("CrimeType", "涉毒违法犯罪") in names
+
+
+def test_short_quoted_name_after_a_strong_issuing_verb_is_a_measure():
+    names, _ = found("海关推行“提前申报”，并落实“过紧日子”要求。")
+    measures = {n for c, n in names if c == "Measure"}
+    assert "提前申报" in measures and "过紧日子" not in measures

@@ -32,6 +32,18 @@ def quoted_measures(ctx: Context) -> None:
                     aliases=(m.group(),))
 
 
+@entity_pass("measure-verb-quoted")
+def verb_quoted_measures(ctx: Context) -> None:
+    """A short quoted name right after an issuing verb: 实施“乙类乙管”, 推行“一网通办”."""
+    conf, _, _, _ = _conf()
+    verb_rx = "|".join(map(re.escape, sorted(conf["quoted_issue_verbs"], key=len, reverse=True)))
+    not_after = "|".join(map(re.escape, patterns()["campaigns"]["suffixes"] + ["活动", "专项"]))
+    for m in re.finditer(rf"(?:{verb_rx})\s*“\s*([^“”\n]{{2,10}}?)\s*”(?!\s*(?:{not_after}))", ctx.text):
+        core = re.sub(r"\s", "", m.group(1))
+        if re.fullmatch(rf"[{CJK}0-9+＋/]+", core) and not any(w in core for w in conf["reject_words"]):
+            ctx.add("Measure", core, m.start(1) - 1, m.end(1) + 1, "measure-verb-quoted", 0.65)
+
+
 @entity_pass("measure-verb")
 def verb_measures(ctx: Context) -> None:
     conf, numbered, nouns, verbs = _conf()
@@ -39,7 +51,7 @@ def verb_measures(ctx: Context) -> None:
     verb_rx = re.compile("|".join(map(re.escape, verbs)))
     noun_rx = "|".join(map(re.escape, nouns))
     # Greedy: the name runs to the last policy noun of the clause (…政策调整措施, not …政策).
-    span_rx = re.compile(rf"([{CJK}、“”\s]{{2,{conf['max_length']}}})({noun_rx})")
+    span_rx = re.compile(rf"([{CJK}0-9/、“”\s]{{2,{conf['max_length']}}})({noun_rx})")
     for v in verb_rx.finditer(text):
         m = span_rx.match(text, v.end())
         if not m:

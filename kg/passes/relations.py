@@ -271,7 +271,11 @@ def targets(ctx: Context) -> None:
         elif before or after:
             chosen, confidence = before or after, 0.7
         else:
-            earlier = [k for k in crimes if c.sentence - window <= k.sentence < c.sentence]
+            # Only a crime that an earlier clause sets out to fight (严厉打击X), not one counted
+            # in a result figure (侦办X案件), carries over to the campaign.
+            verbs = _rel_conf()["target_verbs"]
+            earlier = [k for k in crimes if c.sentence - window <= k.sentence < c.sentence
+                       and any(ctx.text[max(0, k.start - 6):k.start].endswith(v) for v in verbs)]
             last = max((k.sentence for k in earlier), default=None)
             chosen, confidence = [k for k in earlier if k.sentence == last], 0.5
         for k in chosen:
