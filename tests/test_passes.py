@@ -188,3 +188,10 @@ def test_short_quoted_name_after_a_strong_issuing_verb_is_a_measure():
     names, _ = found("海关推行“提前申报”，并落实“过紧日子”要求。")
     measures = {n for c, n in names if c == "Measure"}
     assert "提前申报" in measures and "过紧日子" not in measures
+
+
+def test_an_agency_deep_in_its_clause_is_not_its_subject():
+    text = ("国家移民管理局通报，全国移民管理机构按照公安部统一部署，分两批次对重大案件报列公安部挂账督办，"
+            "共破获案件120起。")
+    f = run_passes(make_doc(text))
+    assert {s.reporter.name for s in f.statistics} == {"国家移民管理局"}

@@ -44,7 +44,13 @@ def coreferences(ctx: Context) -> list[Mention]:
 
 
 def is_object(ctx: Context, m: Mention) -> bool:
-    """Not the subject of its clause: an object (联合X) or a modifier (X常务会议)."""
+    """Not the subject of its clause: an object (联合X), a modifier (X常务会议), or too far
+    into its clause to be the one acting (…报列公安部挂账督办)."""
+    chained = next((a for a in ctx.mentions if a.cls == "Agency" and a.end == m.start), None)
+    if chained is not None:                   # 云南边检总站临沧支队耿马大队: the chain's head decides
+        return is_object(ctx, chained)
+    if m.start - clause_start(ctx, m.start) > _rel_conf()["subject_max_offset"]:
+        return True
     before = ctx.text[max(0, m.start - 4):m.start]
     if any(before.endswith(w) for w in _rel_conf()["object_markers"]):
         return True
