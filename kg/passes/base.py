@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
+import jieba
+
 from ..model import Document, Findings, Mention, Relation, Sentence, StatisticFinding
 from ..segment import paragraph_of, sentence_at, split_sentences, word_boundaries
 
@@ -65,6 +67,7 @@ class Context:
     mentions: list[Mention] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
     statistics: list[StatisticFinding] = field(default_factory=list)
+    memo: dict = field(default_factory=dict)     # per-document results relation passes share
 
     def __post_init__(self):
         if not self.sentences:
@@ -77,6 +80,24 @@ class Context:
     @cached_property
     def boundaries(self) -> set[int]:
         return word_boundaries(self.doc)
+
+    def is_word(self, start: int, end: int) -> bool:
+        """Does the segmenter see a word boundary at both ends of text[start:end]?
+
+        Only the neighbourhood is segmented: ambiguous names are rare, and cutting the whole
+        document for them would cost more than every other pass together."""
+        lo, hi = max(0, start - 8), min(len(self.doc.text), end + 8)
+        bounds, pos = {lo, hi}, lo
+        for word in jieba.cut(self.doc.text[lo:hi], HMM=False):
+            pos += len(word)
+            bounds.add(pos)
+        # The window's own edges are not evidence; trust them only at the text's edges.
+        return (start in bounds and (start != lo or lo == 0)) and (end in bounds and (end != hi or hi == len(self.doc.text)))
+
+    @cached_property
+    def agency_ending_at(self) -> dict[int, Mention]:
+        """Settled agency mentions by end offset (for unit chains)."""
+        return {m.end: m for m in self.mentions if m.cls == "Agency" and m.start >= 0}
 
     @cached_property
     def paragraphs(self) -> list[int]:

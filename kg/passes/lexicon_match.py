@@ -48,7 +48,7 @@ def lexicon(ctx: Context) -> None:
             confidence = CONFIDENCE
             if entry.is_ambiguous(form):
                 # An ambiguous name counts only where the segmenter also sees a word there.
-                if start not in ctx.boundaries or end not in ctx.boundaries:
+                if not ctx.is_word(start, end):
                     continue
                 confidence = 0.6
             attrs = {k: entry.attrs[k] for k in KEEP_ATTRS if k in entry.attrs}

@@ -31,6 +31,12 @@ def pseudo(ctx: Context, cls: str, name: str, like: Mention | None = None, **att
 
 def coreferences(ctx: Context) -> list[Mention]:
     """Generic phrases standing for a known agency, as implied mentions."""
+    if "coreferences" not in ctx.memo:
+        ctx.memo["coreferences"] = _coreferences(ctx)
+    return ctx.memo["coreferences"]
+
+
+def _coreferences(ctx: Context) -> list[Mention]:
     out = []
     for phrase, target in patterns()["agencies"]["coreference"].items():
         for m in re.finditer(re.escape(phrase), ctx.text):
@@ -46,7 +52,7 @@ def coreferences(ctx: Context) -> list[Mention]:
 def is_object(ctx: Context, m: Mention) -> bool:
     """Not the subject of its clause: an object (联合X), a modifier (X常务会议), or too far
     into its clause to be the one acting (…报列公安部挂账督办)."""
-    chained = next((a for a in ctx.mentions if a.cls == "Agency" and a.end == m.start), None)
+    chained = ctx.agency_ending_at.get(m.start)
     if chained is not None:                   # 云南边检总站临沧支队耿马大队: the chain's head decides
         return is_object(ctx, chained)
     if m.start - clause_start(ctx, m.start) > _rel_conf()["subject_max_offset"]:
@@ -63,13 +69,25 @@ def clause_start(ctx: Context, offset: int) -> int:
 
 
 def agencies_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mention]:
-    found = [m for m in ctx.mentions if m.cls == "Agency" and m.sentence == sentence]
-    found += [r for r in refs if r.sentence == sentence]
-    return sorted(found, key=lambda m: m.start)
+    by_sentence = ctx.memo.get("agencies_by_sentence")
+    if by_sentence is None:
+        by_sentence = {}
+        for m in [m for m in ctx.mentions if m.cls == "Agency"] + list(refs):
+            by_sentence.setdefault(m.sentence, []).append(m)
+        for found in by_sentence.values():
+            found.sort(key=lambda m: m.start)
+        ctx.memo["agencies_by_sentence"] = by_sentence
+    return by_sentence.get(sentence, [])
 
 
 def dominant_agency(ctx: Context) -> Mention | None:
     """The agency the document is about: named most often as a subject, and in the title."""
+    if "dominant_agency" not in ctx.memo:
+        ctx.memo["dominant_agency"] = _dominant_agency(ctx)
+    return ctx.memo["dominant_agency"]
+
+
+def _dominant_agency(ctx: Context) -> Mention | None:
     title = str(ctx.doc.meta.get("title") or "")
     scores: Counter = Counter()
     first: dict[str, Mention] = {}
@@ -91,6 +109,12 @@ def dominant_agency(ctx: Context) -> Mention | None:
 
 def reporting_agency(ctx: Context, refs: list[Mention]) -> Mention | None:
     """The agency a reporting frame names as the source: 从国家移民管理局了解到, 据公安部通报."""
+    if "reporting_agency" not in ctx.memo:
+        ctx.memo["reporting_agency"] = _reporting_agency(ctx, refs)
+    return ctx.memo["reporting_agency"]
+
+
+def _reporting_agency(ctx: Context, refs: list[Mention]) -> Mention | None:
     frames = _rel_conf()["reporting_frames"]
     for m in sorted([a for a in ctx.mentions if a.cls == "Agency" and a.start >= 0] + refs,
                     key=lambda a: a.start):
