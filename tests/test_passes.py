@@ -195,3 +195,14 @@ def test_an_agency_deep_in_its_clause_is_not_its_subject():
             "共破获案件120起。")
     f = run_passes(make_doc(text))
     assert {s.reporter.name for s in f.statistics} == {"国家移民管理局"}
+
+
+def test_names_inside_a_longer_agency_name_are_not_agencies():
+    names, _ = found("海关总署发布公告。")
+    assert ("Agency", "海关") not in names and ("Agency", "海关总署") in names
+
+
+def test_public_security_border_units_and_sar_partners():
+    names, f = found("福建漳州公安边防支队与澳门治安警察局加强合作。")
+    assert ("Agency", "漳州边防支队") in names
+    assert ("漳州边防支队", "澳门治安警察局") in rels(f, "cooperatesWith")

@@ -145,6 +145,10 @@ class Context:
             # (鸡西 in 鸡西、黑河等边境管理支队 is both a place and, by the list, a unit).
             return not (m.cls in NESTABLE.get(k.cls, ()) or k.cls in NESTABLE.get(m.cls, ()))
         inside = k.start <= m.start and m.end <= k.end
+        if inside and k.cls == m.cls == "Agency":
+            # Only a department keeps its parent inside it (国家移民管理局综合司); 海关 inside
+            # 海关总署 is part of a name, not a second agency.
+            return k.pass_name != "agency-department"
         return not (inside and m.cls in NESTABLE.get(k.cls, ()))
 
     def in_sentence(self, index: int, cls: str | None = None) -> list[Mention]:

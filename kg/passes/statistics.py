@@ -77,7 +77,7 @@ def period_of(ctx: Context, sentence_text: str, upto: int) -> str | None:
     before = sentence_text[:upto]
     year = re.findall(r"(20\d{2})年", before)
     qualifier = next((w for w in conf["period_words"] if w in before), None)
-    months = re.search(r"前(\d{1,2}|[一二三四五六七八九十]{1,2})个月", before)
+    months = re.search(r"前(?:\d{1,2}|[一二三四五六七八九十]{1,2})个月|前[一二三1-3]季度", before)
     if months:
         qualifier = months.group()
     if year:
