@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -24,6 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--min-confidence", type=float, default=0.0, metavar="X",
                    help="drop findings below this confidence (0..1)")
     b.add_argument("--no-html", action="store_true", help="skip graph.html")
+    b.add_argument("--max-file-mb", type=float, metavar="MB",
+                   help="refuse files larger than this (default: limits in ontology/ingest.yaml, 10)")
+    b.add_argument("--file-timeout", type=float, metavar="S",
+                   help="skip a file that takes longer than S seconds; 0: no limit "
+                        "(default: limits in ontology/ingest.yaml, 300)")
+    b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks on errors (same as kg --debug build …)")
 
     e = sub.add_parser("eval", help="score a built graph against gold annotations")
     e.add_argument("out", type=Path, help="a build output folder (or a graph.ttl)")
@@ -58,18 +66,30 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--workers", type=int, default=2, help="queries run at once (default: 2)")
     s.add_argument("-q", "--quiet", action="store_true", help="no request log")
 
-    x = sub.add_parser("export", help="write the graph for other tools (triple stores, Gephi, spreadsheets)")
+    x = sub.add_parser("export", help="write the graph for triple stores, Gephi or spreadsheets")
     x.add_argument("out", type=Path, help="a build output folder")
     x.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     x.add_argument("--to", required=True, type=Path, metavar="FILE", help="file to write")
 
-    u = sub.add_parser("push", help="load the graph into a SPARQL 1.1 Graph Store (PUT, or POST with --append)")
+    u = sub.add_parser("push", help="load the graph into a SPARQL 1.1 Graph Store (HTTP PUT or POST)")
     u.add_argument("out", type=Path, help="a build output folder")
     u.add_argument("--endpoint", required=True, metavar="URL",
                    help="the Graph Store endpoint, e.g. http://127.0.0.1:7878/store")
-    u.add_argument("--graph", metavar="IRI", help="the named graph to load into (default graph if omitted)")
-    u.add_argument("--append", action="store_true", help="add to the graph (POST) instead of replacing it (PUT)")
-    u.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds to wait (default: 120)")
+    u.add_argument("--graph", metavar="IRI", help="the named graph to load into (default: the default graph)")
+    u.add_argument("--append", action="store_true",
+                   help="add to the graph (POST) instead of replacing it (PUT)")
+    u.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="seconds to wait (default: 120)")
+
+    r = sub.add_parser("render", help="write the graph page, or a page focused on one entity")
+    r.add_argument("out", type=Path, help="a build output folder (or a graph.ttl)")
+    r.add_argument("--focus", metavar="NAME", help="only the entity of this name (any script or alias) "
+                                                  "and its neighbourhood")
+    r.add_argument("--hops", type=int, default=1, metavar="N",
+                   help="relations to follow from the focus (default: 1)")
+    r.add_argument("--to", type=Path, metavar="FILE", help="file to write (default: OUT/graph.html, "
+                                                          "or OUT/focus.html with --focus)")
+    r.add_argument("--title", default="zh-policy-kg", help="the page's title")
 
     args = parser.parse_args(argv)
     debug = args.debug
@@ -81,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # one line for the user; the traceback with --debug
         if debug:
             traceback.print_exc()
-        print(f"kg {args.command}: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split()) or type(exc).__name__   # one line, whatever it says
+        print(f"kg {args.command}: {message}", file=sys.stderr)
         return 1
 
 
@@ -99,12 +120,26 @@ def graph_path(out: Path) -> Path:
 
 
 def cmd_build(args) -> int:
-    from .build import build
-    if not 0.0 <= args.min_confidence <= 1.0:
-        print("kg build: --min-confidence must be between 0 and 1", file=sys.stderr)
+    from .build import BuildError, build
+    from .ingest import MB
+    # (NaN fails every comparison, so it is refused too)
+    problem = ("--min-confidence must be between 0 and 1" if not 0.0 <= args.min_confidence <= 1.0
+               else "--max-file-mb must be above 0" if args.max_file_mb is not None
+               and not 0 < args.max_file_mb < 1e6
+               else "--file-timeout must be 0 (no limit) or a number of seconds" if args.file_timeout is not None
+               and not 0 <= args.file_timeout < 1e7 else None)
+    if problem:
+        print(f"kg build: {problem}", file=sys.stderr)
         return 2
-    result = build(args.inputs, args.out, min_confidence=args.min_confidence,
-                   quiet=args.quiet, render=not args.no_html)
+    try:
+        result = build(args.inputs, args.out, min_confidence=args.min_confidence,
+                       quiet=args.quiet, render=not args.no_html, file_timeout=args.file_timeout,
+                       max_file_bytes=None if args.max_file_mb is None else int(args.max_file_mb * MB),
+                       debug=args.debug)
+    except BuildError as e:        # nothing built: say why for each file, then main's one line
+        for line in e.errors:
+            print(f"error: {line}", file=sys.stderr)
+        raise
     for line in result.errors:
         print(f"error: {line}", file=sys.stderr)
     if not args.quiet:
@@ -112,7 +147,8 @@ def cmd_build(args) -> int:
             print(f"warning: {line}", file=sys.stderr)
         print(f"built {result.out_dir}: {result.documents} documents, {result.entities} entities, "
               f"{result.relations} relations, {result.statistics} statistics, "
-              f"{result.triples} triples", file=sys.stderr)
+              f"{result.triples} triples; {len(result.errors)} skipped, {len(result.warnings)} "
+              f"warnings (listed in report.json)", file=sys.stderr)
     return 0
 
 
@@ -139,8 +175,10 @@ def cmd_validate(args) -> int:
 
 
 def cmd_query(args) -> int:
-    from .query import PREFIXES, QueryError, check_params, named_queries, parse_params, query_kind, resolve
-    from .results import solution_rows, table, variables_of, write_boolean, write_solutions, write_triples
+    from .query import (PREFIXES, QueryError, check_params, named_queries, parse_params, query_kind,
+                        resolve, run)
+    from .results import (solution_rows, table, variables_of, write_boolean, write_solutions,
+                          write_triples)
     from .store import open_store
     if args.list:
         for q in named_queries().values():
@@ -157,19 +195,20 @@ def cmd_query(args) -> int:
     except QueryError as e:
         print(f"kg query: {e}", file=sys.stderr)
         return 2
-    from .query import run
     try:
         result = run(open_store(args.out), text, values)
         kind = query_kind(result)
         fmt = "ttl" if kind == "graph" and args.format == "table" else args.format
         if (kind == "graph") != (fmt in GRAPH_FORMATS):
+            fits = GRAPH_FORMATS if kind == "graph" else SOLUTION_FORMATS
             print(f"kg query: --format {fmt} does not fit a {KIND_NAMES[kind]} result; use "
-                  f"{', '.join(GRAPH_FORMATS if kind == 'graph' else SOLUTION_FORMATS)}", file=sys.stderr)
+                  f"{', '.join(fits)}", file=sys.stderr)
             return 2
         if kind == "graph":
             body = write_triples(list(result), fmt, PREFIXES)
         elif kind == "boolean":
-            body = ("yes\n" if result else "no\n").encode() if fmt == "table" else write_boolean(bool(result), fmt)
+            body = (b"yes\n" if result else b"no\n") if fmt == "table" \
+                else write_boolean(bool(result), fmt)
         else:
             names = variables_of(result)
             rows, _ = solution_rows(result, names)
@@ -181,8 +220,8 @@ def cmd_query(args) -> int:
     try:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
-    except BrokenPipeError:   # `kg query … | head` is fine
-        sys.stderr.close()
+    except BrokenPipeError:   # `kg query … | head` is fine; keep Python quiet about it at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -214,5 +253,18 @@ def cmd_push(args) -> int:
     return 0
 
 
+def cmd_render(args) -> int:
+    from rdflib import Graph
+    from .render import render_html
+    if args.hops < 0:
+        print("kg render: --hops must be 0 or more", file=sys.stderr)
+        return 2
+    source = graph_path(args.out)
+    to = args.to or source.parent / ("focus.html" if args.focus else "graph.html")
+    stats = render_html(Graph().parse(source, format="turtle"), to, title=args.title,
+                        focus=args.focus, hops=args.hops)
+    print(f"wrote {to}: {stats['nodes']} nodes, {stats['edges']} edges", file=sys.stderr)
+    return 0
+
 COMMANDS = {"build": cmd_build, "eval": cmd_eval, "validate": cmd_validate, "query": cmd_query,
-            "serve": cmd_serve, "export": cmd_export, "push": cmd_push}
+            "serve": cmd_serve, "export": cmd_export, "push": cmd_push, "render": cmd_render}

@@ -1,8 +1,8 @@
 """`kg export`: the built graph in the files other tools read.
 
-- RDF for triple stores, written by Oxigraph from the output's store: `nt` (the default graph,
-  which is graph.ttl exactly), `nq`, `trig` and `jsonld` (the default graph plus one named graph
-  per source document, see kg/store.py).
+- RDF for triple stores, written by Oxigraph: `nt` (graph.ttl exactly), `nq`, `trig` and
+  `jsonld` (graph.ttl as the default graph plus one named graph per source document, from the
+  output's store, see kg/store.py).
 - `graphml` and `gexf` for Gephi, Cytoscape and yEd, through networkx: entities and statistics
   as nodes (label, class, names, documents), relations as edges (predicate, its Chinese name,
   best confidence, number of evidence sentences, documents). Attributes are flat text or
@@ -20,7 +20,7 @@ import networkx as nx
 import pyoxigraph as ox
 
 from .query import PREFIXES
-from .store import open_store
+from .store import graph_file, open_store
 
 RDF_EXPORTS = {"nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS,
                "trig": ox.RdfFormat.TRIG, "jsonld": ox.RdfFormat.JSON_LD}
@@ -28,6 +28,7 @@ FORMATS = (*RDF_EXPORTS, "graphml", "gexf", "csv")
 CSV_COLUMNS = ["subject_label", "subject_class", "predicate", "object_label", "object_class",
                "confidence", "documents", "subject", "object"]
 JOIN = " | "   # between several values in one attribute or cell
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def export(out: Path | str, fmt: str, dest: Path | str) -> int:
@@ -49,14 +50,61 @@ def export(out: Path | str, fmt: str, dest: Path | str) -> int:
 
 
 def _rdf(out, fmt: str, path: Path) -> int:
-    store = open_store(out)
+    quads = _counted(_quads(out, with_documents=fmt != "nt"))
     options = {"prefixes": PREFIXES} if fmt == "trig" else {}
-    if fmt == "nt":
-        options["from_graph"] = ox.DefaultGraph()
-    store.dump(str(path), RDF_EXPORTS[fmt], **options)
-    if fmt == "nt":
-        return int(next(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"))[0].value)
-    return len(store)
+    ox.serialize(quads, str(path), RDF_EXPORTS[fmt], **options)
+    return quads.count
+
+
+def _quads(out, with_documents: bool):
+    """graph.ttl as written, then (for dataset formats) the store's per-document graphs.
+
+    The default graph is read from graph.ttl itself: Oxigraph keeps numbers, dates and booleans
+    as values ("102.0"^^xsd:decimal comes back as "102"), so a dump of the store would be equal
+    in value but not term for term. The named graphs come from the store, their literals put
+    back in the form graph.ttl has them.
+    """
+    ttl = graph_file(out)
+    for quad in ox.parse(path=str(ttl), format=ox.RdfFormat.TURTLE):
+        yield quad if with_documents else quad.triple   # N-Triples takes triples
+    if not with_documents:
+        return
+    store = open_store(out)
+    written = _as_written(ttl)
+    for graph in sorted(store.named_graphs(), key=str):
+        for q in store.quads_for_pattern(None, None, None, graph):
+            obj = written.get((q.subject, q.predicate, q.object), q.object)
+            yield ox.Quad(q.subject, q.predicate, obj, graph)
+
+
+def _as_written(ttl: Path) -> dict:
+    """(subject, predicate, object as the store has it) -> object as graph.ttl writes it."""
+    typed = [t for t in ox.parse(path=str(ttl), format=ox.RdfFormat.TURTLE)
+             if isinstance(t.object, ox.Literal) and not t.object.language
+             and t.object.datatype.value != XSD_STRING]
+    scratch = ox.Store()   # in memory: the same encoding as the output's store
+    scratch.extend(ox.Quad(ox.NamedNode(f"urn:kg:{i}"), ox.NamedNode("urn:kg:v"), t.object)
+                   for i, t in enumerate(typed))
+    written = {}
+    for q in scratch:
+        t = typed[int(q.subject.value[len("urn:kg:"):])]
+        written[(t.subject, t.predicate, q.object)] = t.object
+    return written
+
+
+class _counted:
+    """An iterator that counts what passed through it."""
+
+    def __init__(self, items):
+        self.items, self.count = iter(items), 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = next(self.items)
+        self.count += 1
+        return item
 
 
 def _networkx(out) -> nx.MultiDiGraph:

@@ -11,7 +11,9 @@ Values are bound to the query's variables of the same name through pyoxigraph `s
 (never pasted into the text, see DESIGN.md traps). Oxigraph only substitutes variables that
 the query projects, so each named query selects its parameters as columns too; an optional
 parameter that is not given is left unbound, and the queries test `COALESCE(?x, "") = ""`
-for "not given" (BOUND() does not see substituted values in Oxigraph 0.5).
+for "not given" (BOUND() does not see substituted values in Oxigraph 0.5). Names are matched
+against skos:prefLabel and skos:altLabel with quote and book-title marks removed on both sides,
+so `獴猎`, `“獴猎”` and `獴猎行动` all find the campaign.
 """
 from __future__ import annotations
 

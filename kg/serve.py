@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pyoxigraph as ox
+
 from .query import PREFIXES, query_kind
 from .results import (GRAPH_FORMATS, SOLUTION_FORMATS, solution_rows, variables_of, write_boolean,
                       write_solutions, write_triples)
@@ -122,16 +124,15 @@ def negotiate(kind: str, accept: str, word: str | None) -> str | None:
 
 def answer(store, job: dict, max_results: int) -> tuple[int, str, bytes, dict]:
     """Run one protocol request on the store: (status, content type, body, extra headers)."""
-    import pyoxigraph as ox
     query = job["query"]
     if uses_service(query):
         return _text(403, "SERVICE (federated queries) is disabled on this endpoint")
-    options = {}
-    if job.get("default_graph"):
-        options["default_graph"] = [ox.NamedNode(i) for i in job["default_graph"]]
-    if job.get("named_graphs"):
-        options["named_graphs"] = [ox.NamedNode(i) for i in job["named_graphs"]]
     try:
+        options = {}
+        if job.get("default_graph"):
+            options["default_graph"] = [ox.NamedNode(i) for i in job["default_graph"]]
+        if job.get("named_graphs"):
+            options["named_graphs"] = [ox.NamedNode(i) for i in job["named_graphs"]]
         result = store.query(query, prefixes=PREFIXES, **options)
         kind = query_kind(result)
         fmt = negotiate(kind, job.get("accept", ""), job.get("format"))
@@ -174,7 +175,6 @@ def _text(status: int, message: str) -> tuple[int, str, bytes, dict]:
 
 def _worker_main(conn, db_path: str, max_results: int) -> None:
     """A worker process: answer jobs from the pipe until told to stop (None) or killed."""
-    import pyoxigraph as ox
     store = ox.Store.read_only(db_path)
     while True:
         try:

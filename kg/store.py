@@ -73,7 +73,15 @@ def graph_file(out: Path | str) -> Path:
 
 def open_store(out: Path | str) -> ox.Store:
     """The read-only Oxigraph store of a built output, made on first use."""
-    return ox.Store.read_only(str(store_folder(out) / "db"))
+    try:
+        folder = store_folder(out)
+    except PermissionError:
+        # An output folder we may not write to: load the graph into memory for this process.
+        store = ox.Store()
+        store.load(path=str(graph_file(out)), format=ox.RdfFormat.TURTLE)
+        store.update(DOCUMENT_GRAPHS)
+        return store
+    return ox.Store.read_only(str(folder / "db"))
 
 
 def store_folder(out: Path | str) -> Path:
@@ -85,10 +93,8 @@ def store_folder(out: Path | str) -> Path:
     root = ttl.parent / STORE_DIR
     st = ttl.stat()
     for folder in _versions(root):  # fast path: same size and mtime as when it was made
-        source = _read_source(folder)
-        if source.get("size") == st.st_size and source.get("mtime_ns") == st.st_mtime_ns:
-            if _hold(folder):
-                return folder
+        if _read_source(folder) == _stamp(st) and _hold(folder):
+            return folder
     key = _key(ttl)
     folder = root / key
     if not _hold(folder):
@@ -121,15 +127,22 @@ def _read_source(folder: Path) -> dict:
         return {}
 
 
+def _stamp(st: os.stat_result) -> dict:
+    return {"layout": LAYOUT, "oxigraph": ox.__version__, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
 def _write_source(folder: Path, st: os.stat_result) -> None:
-    data = {"layout": LAYOUT, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    data = _stamp(st)
     if _read_source(folder) == data:
         return
-    fd, tmp = tempfile.mkstemp(prefix=".source.", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, folder / "source.json")   # atomic: readers see the old or the new stamp
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".source.", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, folder / "source.json")   # atomic: readers see the old or the new stamp
+    except OSError:
+        pass   # only the fast path is lost (e.g. a folder we may not write to)
 
 
 def _create(ttl: Path, folder: Path) -> None:
