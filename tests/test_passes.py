@@ -206,3 +206,8 @@ def test_public_security_border_units_and_sar_partners():
     names, f = found("福建漳州公安边防支队与澳门治安警察局加强合作。")
     assert ("Agency", "漳州边防支队") in names
     assert ("漳州边防支队", "澳门治安警察局") in rels(f, "cooperatesWith")
+
+
+def test_lower_units_keep_the_place_as_written():
+    names, _ = found("上海边检总站浦东边检站开通专用通道。")
+    assert ("Agency", "浦东边检站") in names

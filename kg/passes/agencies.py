@@ -109,7 +109,10 @@ def border_units(ctx: Context) -> None:
         if place is None:
             chain_end = -1
             continue
-        label = place + facility + suffix["canonical"]
+        # A general station takes its province's usual name (湖北省… -> 湖北边检总站); a lower unit
+        # keeps the place as written (浦东边检站, not 浦东新区边检站).
+        written = text[place_start:place_end] if place_start is not None else place
+        label = (place if suffix["level"] == "general" else written) + facility + suffix["canonical"]
         attrs = {"location": place}
         if in_chain and chain_label and suffix["level"] != "general":
             attrs["parent"] = chain_label
