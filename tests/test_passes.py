@@ -211,3 +211,16 @@ def test_public_security_border_units_and_sar_partners():
 def test_lower_units_keep_the_place_as_written():
     names, _ = found("上海边检总站浦东边检站开通专用通道。")
     assert ("Agency", "浦东边检站") in names
+
+
+def test_a_figure_told_twice_is_one_statistic():
+    text = "海关查获走私案件1200起\n据悉，今年以来全国海关共查获走私案件1200起，抓获嫌疑人2名。另有2名旅客受伤。"
+    f = run_passes(make_doc(text))
+    assert sorted((s.value, s.unit) for s in f.statistics) == [(2, "名"), (2, "名"), (1200, "起")]
+
+
+def test_ports_named_after_places_and_bracket_bylines():
+    names, _ = found("旅客经珠海港和拱北口岸出境，湛江机场边检站加强查验。\n民警连夜执勤。（王志强 李华）\n")
+    places = {n for c, n in names if c == "Location"}
+    assert "珠海港" in places and "湛江机场" not in places
+    assert {("Person", "王志强"), ("Person", "李华")} <= names

@@ -21,7 +21,7 @@ def test_seed_quality_does_not_regress(seeds_graph):
 
 
 # Real articles the passes were not written for (tests/dev): the guide to unseen text.
-MIN_DEV_MICRO_F1 = 0.86
+MIN_DEV_MICRO_F1 = 0.87
 
 
 def test_dev_set_quality_does_not_regress(tmp_path):

@@ -231,3 +231,28 @@ def border_stretches(ctx: Context) -> None:
             continue
         name = re.sub(r"(边境地区|边境线)$", "边境", m.group())
         ctx.add("Location", name, m.start(), m.end(), "location-stretch", 0.6)
+
+
+@functools.lru_cache(maxsize=1)
+def place_kind() -> dict[str, str]:
+    return {e.label: e.attrs.get("kind", "") for e in load_lexicons() if e.cls == "Location"}
+
+
+@entity_pass("location-port")
+def ports(ctx: Context) -> None:
+    """Ports and crossings named after a place: 中山港, 深圳湾口岸, 九洲港客运站."""
+    suffixes = "|".join(map(re.escape, sorted(patterns()["locations"]["port_suffixes"], key=len,
+                                              reverse=True)))
+    known = all_places()                  # the suffix makes even a common-word name a place
+    unit_rx = _suffix_regex()[0]
+    for m in re.finditer(suffixes, ctx.text):
+        found = place_ending_at(ctx.text, m.start(), known=known)
+        if not found:
+            continue
+        start, place = found
+        name = ctx.text[start:m.end()]
+        if name in known or name.endswith("港") and len(name) <= 2:
+            continue                      # already a known place (香港 is not 香 + 港)
+        if place_kind().get(place) == "region" or re.match(unit_rx, ctx.text[m.end():m.end() + 9]):
+            continue                      # 港澳口岸 is no port; 青岛机场边检站 names a unit, not a place
+        ctx.add("Location", name, start, m.end(), "location-port", 0.6, kind="port", parent=place)

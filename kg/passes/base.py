@@ -127,7 +127,10 @@ class Context:
                          (m.start, m.end, m.cls, m.name)), None)
             if same is not None:                 # two passes agree: keep what each knows
                 for key, value in m.attrs.items():
-                    same.attrs.setdefault(key, value)
+                    # What the lexicon says of a known name outranks a guess from its structure
+                    # (中国出入境管理局 is the NIA, not an agency located in 中国).
+                    if not (same.pass_name == "lexicon" and key == "location"):
+                        same.attrs.setdefault(key, value)
                 same.aliases = tuple(dict.fromkeys(same.aliases + m.aliases))
                 continue
             if any(self._blocks(k, m) for k in kept):

@@ -143,6 +143,24 @@ def credited_names(ctx: Context) -> None:
             ctx.add("Person", m.group(1), start, m.end(1), "person-credit", 0.8)
 
 
+@entity_pass("person-byline")
+def bracket_bylines(ctx: Context) -> None:
+    """Names alone in brackets at the end of a paragraph: （卫海林 黄远飞）."""
+    if not patterns()["persons"].get("bracket_byline"):
+        return
+    for m in re.finditer(rf"[（(]((?:[{CJK}]{{2,3}}[ 、\u3000]){{0,3}}[{CJK}]{{2,3}})[）)]\s*(?:\n|$)", ctx.text):
+        names = re.split(r"[ 、\u3000]", m.group(1))
+        spans, pos = [], m.start(1)
+        for name in names:
+            if name_at(ctx.text, pos, [" ", "、", "\u3000", "）", ")"]) != pos + len(name):
+                break
+            spans.append((pos, pos + len(name)))
+            pos += len(name) + 1
+        else:
+            for a, b in spans:
+                ctx.add("Person", ctx.text[a:b], a, b, "person-byline", 0.6)
+
+
 @entity_pass("person-meta")
 def metadata_names(ctx: Context) -> None:
     """The editor and author fields of the document name people (when they look like names)."""

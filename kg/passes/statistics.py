@@ -138,6 +138,26 @@ def statistics(ctx: Context) -> None:
                             subject)
             ctx.statistics.append(stat)
             previous.append(stat)
+    ctx.statistics = without_restatements(ctx.statistics, ctx)
+
+
+def without_restatements(stats: list, ctx: Context) -> list:
+    """A figure told twice (in the headline and the body, or again later) is one statistic.
+
+    Two findings are the same figure when value and unit agree and either the value is not a
+    small count (a coincidence is unlikely), one of them is in the headline, or their metrics
+    share a word. The surer finding stays (its reporter was found in its own sentence)."""
+    def bigrams(text: str) -> set[str]:
+        return {text[i:i + 2] for i in range(len(text) - 1)}
+
+    kept: list = []
+    for st in sorted(stats, key=lambda x: (-x.confidence, x.sentence)):
+        twin = next((k for k in kept if k.value == st.value and k.unit == st.unit and (
+            st.value > 10 or 0 in (k.sentence, st.sentence)
+            or bigrams(k.metric) & bigrams(st.metric))), None)
+        if twin is None:
+            kept.append(st)
+    return sorted(kept, key=lambda x: x.start)
 
 
 def metric_for(sentence: str, m: re.Match, previous: list, previous_end: int) -> str:
