@@ -224,3 +224,15 @@ def test_ports_named_after_places_and_bracket_bylines():
     places = {n for c, n in names if c == "Location"}
     assert "珠海港" in places and "湛江机场" not in places
     assert {("Person", "王志强"), ("Person", "李华")} <= names
+
+
+def test_department_before_its_heads_title():
+    names, f = found("满洲里边检站边防检查处处长刘建国介绍，海关总署依法查处走私。")
+    assert ("Agency", "满洲里边检站边防检查处") in names
+    assert ("刘建国", "满洲里边检站边防检查处") in rels(f, "heads")
+    assert not any("依法" in n for c, n in names if c == "Agency")
+
+
+def test_one_span_is_one_agency():
+    names, _ = found("据中国出入境管理局通报，")
+    assert {n for c, n in names if c == "Agency"} == {"国家移民管理局"}

@@ -183,7 +183,8 @@ def departments(ctx: Context) -> None:
     from .lexicon_match import automaton
     conf = patterns()["agencies"]
     suffixes = "|".join(map(re.escape, sorted(conf["department_suffixes"], key=len, reverse=True)))
-    rx = re.compile(rf"[{CJK}]{{2,{conf['department_max']}}}?(?:{suffixes})")
+    titled = "|".join(rf"{re.escape(s)}(?=副?{re.escape(t)})" for s, t in conf["department_titled"].items())
+    rx = re.compile(rf"[{CJK}]{{2,{conf['department_max']}}}?(?:{suffixes}|{titled})")
     text = ctx.text
     for end_index, (form, entries) in automaton().iter(text):
         parents = [e for e in entries if e.cls == "Agency" and e.attrs.get("kind") != "department"]

@@ -146,7 +146,8 @@ class Context:
         if (k.start, k.end) == (m.start, m.end):
             # Same span: the better-ranked reading wins, unless one class names the other
             # (鸡西 in 鸡西、黑河等边境管理支队 is both a place and, by the list, a unit).
-            return not (m.cls in NESTABLE.get(k.cls, ()) or k.cls in NESTABLE.get(m.cls, ()))
+            return m.cls == k.cls or not (m.cls in NESTABLE.get(k.cls, ()) or
+                                          k.cls in NESTABLE.get(m.cls, ()))
         inside = k.start <= m.start and m.end <= k.end
         if inside and k.cls == m.cls == "Agency":
             # Only a department keeps its parent inside it (国家移民管理局综合司); 海关 inside

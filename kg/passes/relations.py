@@ -213,7 +213,7 @@ def heads(ctx: Context) -> None:
         agencies = [a for a in ctx.mentions if a.cls == "Agency" and a.sentence == p.sentence
                     and a.end <= p.start - len(before) and p.start - a.end <= 14]
         if agencies:
-            a = agencies[-1]
+            a = max(agencies, key=lambda x: (x.end, x.end - x.start))   # the nearest, longest
             between = ctx.text[a.end:p.start]
             if not re.search(r"[。；;]", between):
                 ctx.relate("heads", p, a, "heads", 0.85, p.sentence)
