@@ -236,3 +236,9 @@ def test_department_before_its_heads_title():
 def test_one_span_is_one_agency():
     names, _ = found("据中国出入境管理局通报，")
     assert {n for c, n in names if c == "Agency"} == {"国家移民管理局"}
+
+
+def test_a_noun_before_a_crime_word_names_a_kind_of_it():
+    names, _ = found("严厉打击婚姻诈骗，有人实施诈骗。")
+    crimes = {n for c, n in names if c == "CrimeType"}
+    assert "婚姻诈骗" in crimes and "实施诈骗" not in crimes

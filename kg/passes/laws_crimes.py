@@ -46,6 +46,19 @@ def strip_openers(name: str, openers: list[str]) -> int:
     return start
 
 
+@entity_pass("crime-compound")
+def compound_crimes(ctx: Context) -> None:
+    """A noun before a crime word names a kind of that crime: 婚姻诈骗 (not 实施诈骗)."""
+    from .persons import _word_tags
+    heads = "|".join(map(re.escape, patterns()["crimes"]["compound_heads"]))
+    tags = _word_tags()
+    for m in re.finditer(rf"(?=([{CJK}]{{2}})({heads}))", ctx.text):
+        if tags.get(m.group(1), "").startswith("n") and not tags.get(m.group(1), "").startswith("nr") \
+                and not tags.get(m.group(1), "").startswith("ns"):
+            start, end = m.start(), m.start() + len(m.group(1)) + len(m.group(2))
+            ctx.add("CrimeType", ctx.text[start:end], start, end, "crime-compound", 0.6)
+
+
 @entity_pass("crime-involving")
 def involving_crimes(ctx: Context) -> None:
     """Crimes named by what they involve: 涉边违法犯罪, 涉毒犯罪."""
