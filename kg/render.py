@@ -7,14 +7,17 @@ vis-network inlined and physics off: the page draws at once and never moves by i
 pyvis is used only as the source of the vis-network files: its own template loads CDNs and
 trusts titles as HTML (see DESIGN.md, traps), and its add_edge is quadratic.
 
-The layout (pure Python: networkx's layouts need numpy, which is not a dependency):
-  * each connected component on its own; single nodes in tidy rows under the big ones;
-  * degree-1 nodes (a statistic and its reporting agency, a unit and its parent) sit on
-    rings around the node they hang from, sorted by class, so every hub is a labelled
-    cluster with its classes in sectors;
+The layout (pure Python: networkx's layouts need numpy/scipy, which are not dependencies;
+networkx still gives the components and neighbourhoods):
+  * each connected component on its own; nodes with no relation in tidy rows underneath;
+  * degree-1 nodes (a statistic and its reporting agency, a unit and its parent) are set in
+    rows inside a round block around the node they hang from, class by class, so every hub
+    is a labelled cluster with its classes in bands;
   * the remaining core is laid out by a size-aware Fruchterman-Reingold (each cluster's
     radius counts), started from a radial tree so it untangles in few iterations;
-  * label boxes are estimated from the text, so labels do not overlap at any zoom.
+  * label boxes are estimated from the text, so labels do not overlap at any zoom; the
+    best-known entities ("hubs") get room for the larger labels the page gives them when
+    zoomed out, so the page reads like a map: big names first, detail on zooming in.
 
 Names, colours and shapes come from ontology/display.yaml, not from this code.
 """
@@ -52,18 +55,22 @@ VIS_SHAPES = {"dot", "diamond", "square", "triangle", "triangleDown", "star", "h
               "box", "ellipse", "circle", "database", "text"}
 LABEL_INSIDE = {"box", "ellipse", "circle", "database", "text"}  # vis draws these around the label
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-LABEL_METRIC = 16  # a statistic's label shows this much of what was counted
+LABEL_METRIC = 9  # a statistic's label shows this much of what was counted
 
 # Sizes in page units (1 unit = 1 CSS pixel at zoom 1). Node size and label size grow with
 # importance (documents or connections, whichever is larger), bounded so hubs stay modest.
 SIZE_MIN, SIZE_STEP, SIZE_MAX = 10.0, 4.0, 36.0
 FONT_MIN, FONT_STEP, FONT_MAX = 16.0, 2.5, 34.0
-EDGE_GAP = 70.0     # the wanted empty space between two linked clusters
-RING_GAP = 10.0     # between neighbours on a ring, and between rings
+EDGE_GAP = 45.0     # the wanted empty space between two linked clusters
+BLOCK_GAP = 8.0      # between neighbours in a block, and around each node
 PACK_GAP = 60.0     # between components, and around the single nodes' rows
+ASPECT = 1.5       # vertical pull relative to horizontal
+GRAVITY = 0.1      # pull of each component's core towards its centre (keeps it round)
 
 # Above this many nodes the page opens on a reduced view of the most connected entities.
 REDUCE_ABOVE, REDUCED_NODES = 1500, 600
+HUB_LABELS = 60     # this many best-known entities keep readable labels at any zoom
+HUB_ROOM = 2.0      # ... up to this many times their size, and the layout leaves that room
 # ---------------------------------------------------------------- display data
 
 def load_display(path: Path | None = None) -> dict[str, Any]:
@@ -243,7 +250,6 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
-
 # ---------------------------------------------------------------- sizes and label boxes
 
 def _importance(G: nx.MultiDiGraph, node: str) -> int:
@@ -263,27 +269,29 @@ def _text_width(line: str, font: float) -> float:
     return sum(font if unicodedata.east_asian_width(ch) in "WF" else 0.55 * font for ch in line)
 
 
-def label_box(label: str, shape: str, size: float, font: float) -> tuple[float, float]:
-    """Half width and half height of what a node draws: its shape and its label.
+def label_box(label: str, shape: str, size: float, font: float) -> tuple[float, float, float]:
+    """(half width, extent above, extent below the node's centre) of what a node draws.
 
-    vis draws box-like shapes around the label and the others with the label below; the
-    box of the latter is kept centred on the node (a little generous above) for simplicity.
+    vis draws box-like shapes around the label and the others with the label below.
     """
     lines = label.split("\n") or [""]
     w = max(_text_width(line, font) for line in lines)
-    h = len(lines) * font * 1.15
+    h = len(lines) * font * 1.2
     if shape in LABEL_INSIDE:
-        return w / 2 + 7, h / 2 + 6
-    return max(w / 2, size) + 2, size + h + 3
+        return w / 2 + 8, h / 2 + 7, h / 2 + 7
+    return max(w / 2, size) + 2, size + 2, size + h + 4
 
 
 # ---------------------------------------------------------------- layout
 
-def compute_layout(G: nx.MultiDiGraph, boxes: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+Box = tuple[float, float, float]
+
+
+def compute_layout(G: nx.MultiDiGraph, boxes: dict[str, Box]) -> dict[str, tuple[float, float]]:
     """Node -> (x, y) in page units (y grows downwards), deterministic for a given graph.
 
-    `boxes` holds each node's half width and half height (label_box). G's node order (class,
-    then label) breaks every tie, so the same graph always gives the same page.
+    `boxes` holds each node's label_box. G's node order (class, then label) breaks every
+    tie, so the same graph always gives the same page.
     """
     U = nx.Graph()
     U.add_nodes_from(G)
@@ -299,14 +307,14 @@ def compute_layout(G: nx.MultiDiGraph, boxes: dict[str, tuple[float, float]]) ->
     return _pack(pieces, boxes)
 
 
-def _component_layout(U: nx.Graph, nodes: list[str], boxes, order) -> dict[str, tuple[float, float]]:
+def _component_layout(U: nx.Graph, nodes: list[str], boxes: dict[str, Box], order) -> dict[str, tuple[float, float]]:
     deg = U.degree
-    # Degree-1 nodes hang on rings around their one neighbour (unless that is a leaf too).
+    # Degree-1 nodes sit in a block around their one neighbour (unless that is a leaf too).
     parent = {}
     for n in nodes:
         if deg[n] == 1:
             (p,) = U[n]
-            if deg[p] > 1:
+            if deg[p] > 1 or order[n] > order[p]:
                 parent[n] = p
     core = [n for n in nodes if n not in parent]
     hangers: dict[str, list[str]] = {}
@@ -314,61 +322,125 @@ def _component_layout(U: nx.Graph, nodes: list[str], boxes, order) -> dict[str, 
         if n in parent:
             hangers.setdefault(parent[n], []).append(n)
 
-    radius, rings = {}, {}
+    radius, blocks = {}, {}
     for c in core:
-        hw, hh = boxes[c]
-        own = math.hypot(hw, hh)
+        hw, up, down = boxes[c]
         if c in hangers:
-            rings[c], radius[c] = _rings(own, [boxes[s] for s in hangers[c]])
+            blocks[c], radius[c] = _block(boxes[c], [boxes[s] for s in hangers[c]])
         else:
-            radius[c] = own
+            radius[c] = math.hypot(hw, max(up, down))
     pos = _force_layout(U, core, radius, order)
-    pos = _push_apart(pos, radius, RING_GAP * 2)
-    for c, offsets in rings.items():
+    pos = _push_apart(pos, radius, BLOCK_GAP * 2, rounds=100 if len(core) <= 1500 else 10)
+    for c, offsets in blocks.items():
         x, y = pos[c]
         for s, (dx, dy) in zip(hangers[c], offsets):
             pos[s] = (x + dx, y + dy)
     return pos
 
 
-def _rings(own: float, sboxes: list[tuple[float, float]]) -> tuple[list[tuple[float, float]], float]:
-    """Offsets of satellites on rings around a node of radius `own`; the cluster's radius.
+def _block(hub: Box, sboxes: list[Box]) -> tuple[list[tuple[float, float]], float]:
+    """Satellites flowed in rows inside a circle around their hub, like text in a round frame.
 
-    Rings are ellipses twice as wide as high, since labels are wide. Going round a ring, each
-    box takes the arc its extent across the ring needs; left-over angle is shared evenly.
+    Rows are filled top to bottom in the given (class) order, so each class is a band; the
+    hub keeps the middle of its row(s). Returns the offsets and the block's radius.
     """
-    offsets: list[tuple[float, float]] = []
-    i, n = 0, len(sboxes)
-    inner = own + RING_GAP
-    outer = inner
-    while i < n:
-        depth = max(max(hw * 1.0, hh * 2.0) for hw, hh in sboxes[i:i + 8])  # radial half-extent
-        b = inner + depth          # half height of this ring's ellipse
-        a = 2 * b                  # half width
-        theta, placed = 0.0, []
-        while i < n:
-            hw, hh = sboxes[i]
-            # the ellipse's local speed and the box's extent along the tangent
-            sx, sy = -a * math.sin(theta), b * math.cos(theta)
-            speed = math.hypot(sx, sy)
-            ext = (2 * hw * abs(sx) + 2 * hh * abs(sy)) / speed + RING_GAP
-            step = ext / speed
-            if placed and theta + step > 2 * math.pi:
-                break
-            placed.append(theta + step / 2)
-            theta += step
-            i += 1
-        slack = max(0.0, 2 * math.pi - theta) / len(placed)
-        for k, t in enumerate(placed):
-            t += slack * (k + 0.5) - math.pi / 2  # start at the top, go clockwise
-            offsets.append((a * math.cos(t), b * math.sin(t)))
-        outer = a + max(hw for hw, _ in sboxes[i - len(placed):i])
-        inner = b + depth + RING_GAP
-    return offsets, max(outer, inner)
+    up = max(b[1] for b in sboxes)
+    down = max(b[2] for b in sboxes)
+    row_h = up + down + BLOCK_GAP
+    widths = [2 * b[0] + BLOCK_GAP for b in sboxes]
+    hub_half = hub[0] + BLOCK_GAP
+    area = (sum(widths) + 2 * hub_half) * row_h
+    r = max(math.sqrt(area / math.pi), max(widths) / 2 + hub_half, row_h)
+    while True:
+        placed = _flow(r, up, down, widths, hub, hub_half)
+        if placed is not None:
+            break
+        r *= 1.05
+    far = max(math.hypot(abs(x) + b[0], max(abs(y - b[1]), abs(y + b[2])))
+              for (x, y), b in zip(placed, sboxes))
+    return placed, max(far, math.hypot(hub[0], max(hub[1], hub[2])))
+
+
+def _flow(r: float, up: float, down: float, widths: list[float], hub: Box,
+          hub_half: float) -> list[tuple[float, float]] | None:
+    """Fill rows inside radius r; None if the items do not fit.
+
+    Row i has its nodes' centres at y = i * row height; the hub sits at (0, 0), and rows
+    whose band reaches the hub leave it room.
+    """
+    row_h = up + down + BLOCK_GAP
+    k = int(r // row_h) + 1
+    segments = []  # (y, x0, x1): free stretches, top to bottom, left to right
+    for i in range(-k, k + 1):
+        y = i * row_h
+        top, bottom = y - up - BLOCK_GAP / 2, y + down + BLOCK_GAP / 2
+        reach = max(abs(top), abs(bottom))  # the band's corner farthest from the centre line
+        if reach >= r:
+            continue
+        half = math.sqrt(r * r - reach * reach)
+        if bottom > -hub[1] - BLOCK_GAP and top < hub[2] + BLOCK_GAP:  # beside the hub
+            if half > hub_half:
+                segments += [(y, -half, -hub_half), (y, hub_half, half)]
+        else:
+            segments.append((y, -half, half))
+    out: list[tuple[float, float]] = []
+    at = 0
+    for y, x0, x1 in segments:
+        start, used = at, 0.0
+        while at < len(widths) and used + widths[at] <= x1 - x0:
+            used += widths[at]
+            at += 1
+        x = x0 + (x1 - x0 - used) / 2  # centre the row's items in their stretch
+        for w in widths[start:at]:
+            out.append((x + w / 2, y))
+            x += w
+        if at == len(widths):
+            return out
+    return None
+
+
+def _near_pairs(xs: list[float], ys: list[float], rad: list[float], reach: float) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, whose discs may be closer than `reach`: a grid instead of n².
+
+    Cells fit two ordinary discs (up to the 90th percentile of radii); each larger disc
+    looks only at the cells its own reach covers.
+    """
+    n = len(xs)
+    small_r = sorted(rad)[int(0.9 * (n - 1))]
+    cell = 2 * small_r + reach
+    grid: dict[tuple[int, int], list[int]] = {}
+    big = []
+    for i in range(n):
+        if rad[i] > small_r:
+            big.append(i)
+        else:
+            grid.setdefault((int(xs[i] // cell), int(ys[i] // cell)), []).append(i)
+    pairs = []
+    for (cx, cy), members in grid.items():
+        for ox, oy in ((0, 0), (1, 0), (0, 1), (1, 1), (1, -1)):  # each pair of cells once
+            if (ox, oy) == (0, 0):
+                pairs += [(i, j) if i < j else (j, i)
+                          for a, i in enumerate(members) for j in members[a + 1:]]
+            else:
+                other = grid.get((cx + ox, cy + oy))
+                if other:
+                    pairs += [(i, j) if i < j else (j, i) for i in members for j in other]
+    for a, i in enumerate(big):
+        span = rad[i] + small_r + reach
+        x0, x1 = int((xs[i] - span) // cell), int((xs[i] + span) // cell)
+        y0, y1 = int((ys[i] - span) // cell), int((ys[i] + span) // cell)
+        if (x1 - x0 + 1) * (y1 - y0 + 1) > len(grid):
+            near = [j for members in grid.values() for j in members]
+        else:
+            near = [j for gx in range(x0, x1 + 1) for gy in range(y0, y1 + 1)
+                    for j in grid.get((gx, gy), ())]
+        pairs += [(i, j) if i < j else (j, i) for j in near]
+        pairs += [(i, j) if i < j else (j, i) for j in big[a + 1:]]
+    return pairs
 
 
 def _force_layout(U: nx.Graph, core: list[str], radius: dict[str, float], order) -> dict[str, tuple[float, float]]:
-    """Fruchterman-Reingold on the distances between cluster rims, with grid-cut repulsion."""
+    """Fruchterman-Reingold on the distances between cluster rims, repulsion cut off at 2k."""
     n = len(core)
     if n == 1:
         return {core[0]: (0.0, 0.0)}
@@ -378,60 +450,40 @@ def _force_layout(U: nx.Graph, core: list[str], radius: dict[str, float], order)
     xs, ys = _radial_tree(U, core, index, rad, order)
 
     k = EDGE_GAP
-    cell = 2 * sorted(rad)[n // 2] + 3 * k
-    big = [i for i in range(n) if rad[i] > cell / 2]  # compared with every node
-    bigset = set(big)
-    iterations = 60 if n <= 1000 else 35 if n <= 4000 else 25
+    # Large cores get fewer rounds: the radial start is already untangled, and pure Python
+    # pays about a microsecond per pair.
+    iterations = 60 if n <= 1000 else 20 if n <= 3000 else 12
     t0 = max(rad) + k
+    hypot = math.hypot
     for it in range(iterations):
         temp = t0 * (1 - it / iterations) + k * 0.2
         dx = [0.0] * n
         dy = [0.0] * n
-        grid: dict[tuple[int, int], list[int]] = {}
-        for i in range(n):
-            if i not in bigset:
-                grid.setdefault((int(xs[i] // cell), int(ys[i] // cell)), []).append(i)
-
-        def repel(i: int, j: int) -> None:
+        for i, j in _near_pairs(xs, ys, rad, 2 * k):
             ddx, ddy = xs[i] - xs[j], ys[i] - ys[j]
-            d = math.hypot(ddx, ddy) or 0.01
+            d = hypot(ddx, ddy) or 0.01
             rim = d - rad[i] - rad[j]
             if rim > 2 * k:
-                return
-            f = k * k / max(rim, 1.0) + (k - rim if rim < 0 else 0)
-            fx, fy = ddx / d * f, ddy / d * f
-            dx[i] += fx; dy[i] += fy
-            dx[j] -= fx; dy[j] -= fy
-
-        for (cx, cy), members in grid.items():
-            for ox, oy in ((0, 0), (1, 0), (0, 1), (1, 1), (1, -1)):  # each cell pair once
-                other = members if (ox, oy) == (0, 0) else grid.get((cx + ox, cy + oy))
-                if not other:
-                    continue
-                for a_i, i in enumerate(members):
-                    for j in (members[a_i + 1:] if other is members else other):
-                        repel(i, j)
-        for i in big:
-            for j in range(n):
-                if j != i and (j not in bigset or j > i):
-                    repel(i, j)
+                continue
+            f = (k * k / max(rim, 1.0) + (k - rim if rim < 0 else 0)) / d
+            dx[i] += ddx * f; dy[i] += ddy * f
+            dx[j] -= ddx * f; dy[j] -= ddy * f
         for i, j in edges:
             ddx, ddy = xs[i] - xs[j], ys[i] - ys[j]
-            d = math.hypot(ddx, ddy) or 0.01
+            d = hypot(ddx, ddy) or 0.01
             rim = max(d - rad[i] - rad[j], 0.0)
-            f = rim * rim / k
-            fx, fy = ddx / d * f, ddy / d * f
-            dx[i] -= fx; dy[i] -= fy
-            dx[j] += fx; dy[j] += fy
+            f = rim * rim / k / d
+            dx[i] -= ddx * f; dy[i] -= ddy * f
+            dx[j] += ddx * f; dy[j] += ddy * f
         for i in range(n):
             # a weak pull to the centre keeps the component round and compact
-            dx[i] -= xs[i] * 0.02
-            dy[i] -= ys[i] * 0.02
-            d = math.hypot(dx[i], dy[i])
+            fx = dx[i] - xs[i] * GRAVITY
+            fy = dy[i] - ys[i] * GRAVITY * ASPECT  # screens are wider than high
+            d = hypot(fx, fy)
             if d > 0:
-                step = min(d, temp)
-                xs[i] += dx[i] / d * step
-                ys[i] += dy[i] / d * step
+                step = min(d, temp) / d
+                xs[i] += fx * step
+                ys[i] += fy * step
     return {c: (xs[i], ys[i]) for c, i in index.items()}
 
 
@@ -478,51 +530,56 @@ def _push_apart(pos: dict[str, tuple[float, float]], radius: dict[str, float], g
                 rounds: int = 20) -> dict[str, tuple[float, float]]:
     """Separate clusters whose discs still overlap after the force layout."""
     names = list(pos)
+    if len(names) < 2:
+        return pos
     xs = [pos[c][0] for c in names]
     ys = [pos[c][1] for c in names]
     rad = [radius[c] for c in names]
     for _ in range(rounds):
         moved = False
-        order = sorted(range(len(names)), key=lambda i: xs[i] - rad[i])  # sweep along x
-        for a_i, i in enumerate(order):
-            for j in order[a_i + 1:]:
-                if xs[j] - rad[j] > xs[i] + rad[i] + gap:
-                    break
-                ddx, ddy = xs[j] - xs[i], ys[j] - ys[i]
-                d = math.hypot(ddx, ddy) or 0.01
-                overlap = rad[i] + rad[j] + gap - d
-                if overlap > 0:
-                    if d == 0.01:
-                        ddx, ddy = 0.01, 0.0
-                    wi = rad[j] / (rad[i] + rad[j])  # the smaller one moves more
-                    xs[i] -= ddx / d * overlap * wi; ys[i] -= ddy / d * overlap * wi
-                    xs[j] += ddx / d * overlap * (1 - wi); ys[j] += ddy / d * overlap * (1 - wi)
-                    moved = True
+        for i, j in _near_pairs(xs, ys, rad, gap):
+            ddx, ddy = xs[j] - xs[i], ys[j] - ys[i]
+            d = math.hypot(ddx, ddy)
+            if d < 0.01:
+                ddx, ddy, d = 0.01, 0.0, 0.01
+            overlap = rad[i] + rad[j] + gap - d
+            if overlap > 0:
+                wi = rad[j] / (rad[i] + rad[j])  # the smaller one moves more
+                xs[i] -= ddx / d * overlap * wi; ys[i] -= ddy / d * overlap * wi
+                xs[j] += ddx / d * overlap * (1 - wi); ys[j] += ddy / d * overlap * (1 - wi)
+                moved = True
         if not moved:
             break
     return {c: (xs[i], ys[i]) for i, c in enumerate(names)}
 
 
-def _pack(pieces: list[dict[str, tuple[float, float]]], boxes) -> dict[str, tuple[float, float]]:
-    """Place the components in rows (largest first), about as wide as a screen is."""
+def _pack(pieces: list[dict[str, tuple[float, float]]], boxes: dict[str, Box]) -> dict[str, tuple[float, float]]:
+    """Components in rows, largest first, about as wide as a screen; then the single nodes
+    in class order, in rows under them like a tray."""
     frames = []
     for p in pieces:
         x0 = min(x - boxes[n][0] for n, (x, y) in p.items())
         x1 = max(x + boxes[n][0] for n, (x, y) in p.items())
         y0 = min(y - boxes[n][1] for n, (x, y) in p.items())
-        y1 = max(y + boxes[n][1] for n, (x, y) in p.items())
+        y1 = max(y + boxes[n][2] for n, (x, y) in p.items())
         frames.append((x0, y0, x1 - x0, y1 - y0))
-    area = sum((w + PACK_GAP) * (h + PACK_GAP) for _, _, w, h in frames)
-    width = max(max(w for _, _, w, _ in frames), math.sqrt(area * 1.6))
+    groups = [[i for i, p in enumerate(pieces) if len(p) > 1],
+              [i for i, p in enumerate(pieces) if len(p) == 1]]
+    area = sum((frames[i][2] + PACK_GAP) * (frames[i][3] + PACK_GAP) for i in groups[0])
+    width = max([frames[i][2] for i in groups[0]] + [math.sqrt(area * 1.5), 1200.0])
     out: dict[str, tuple[float, float]] = {}
-    x = y = row_h = 0.0
-    for p, (x0, y0, w, h) in zip(pieces, frames):
-        if x > 0 and x + w > width:
-            x, y, row_h = 0.0, y + row_h + PACK_GAP, 0.0
-        for n, (px, py) in p.items():
-            out[n] = (px - x0 + x, py - y0 + y)
-        x += w + PACK_GAP * (1 if len(p) > 1 else 0.4)
-        row_h = max(row_h, h)
+    y = 0.0
+    for group, gap in zip(groups, (PACK_GAP, BLOCK_GAP * 2)):
+        x = row_h = 0.0
+        for i in group:
+            x0, y0, w, h = frames[i]
+            if x > 0 and x + w > width:
+                x, y, row_h = 0.0, y + row_h + gap, 0.0
+            for n, (px, py) in pieces[i].items():
+                out[n] = (px - x0 + x, py - y0 + y)
+            x += w + gap
+            row_h = max(row_h, h)
+        y += row_h + PACK_GAP * 1.5
     return out
 
 
@@ -627,12 +684,13 @@ def _confidence(value: Any) -> float | None:
         return None
 
 
-def page_data(G: nx.MultiDiGraph, display: dict[str, Any]) -> dict[str, Any]:
+def page_data(G: nx.MultiDiGraph, display: dict[str, Any], focus: str | None = None) -> dict[str, Any]:
     """Everything the page shows, as plain JSON-ready data.
 
     Documents and sentences are listed once and referred to by index (many nodes and
     relations share them). Nodes carry their position, size and font size; `core` marks the
-    ones in the reduced default view of a large graph.
+    ones in the reduced default view of a large graph. `focus`: the node the page opens on,
+    selected.
     """
     ids = {iri: i for i, iri in enumerate(G.nodes)}  # short ids keep the page small
     docs: dict[str, int] = {}
@@ -652,7 +710,12 @@ def page_data(G: nx.MultiDiGraph, display: dict[str, Any]) -> dict[str, Any]:
 
     classes = display["classes"]
     style = {n: node_style(G, n) for n in G}
-    boxes = {n: label_box(a["label"], classes[a["cls"]]["shape"], *style[n])
+    # Hubs: the best-known entities, whose labels the page keeps readable when zoomed out;
+    # the layout leaves room for those larger labels.
+    hubs = set(sorted((n for n in G if G.nodes[n]["cls"] != "Statistic" and _importance(G, n) >= 2),
+                      key=lambda n: (-_importance(G, n), ids[n]))[:HUB_LABELS])
+    boxes = {n: label_box(a["label"], classes[a["cls"]]["shape"], style[n][0],
+                          style[n][1] * (HUB_ROOM if n in hubs else 1.0))
              for n, a in G.nodes(data=True)}
     pos = compute_layout(G, boxes) if len(G) else {}
 
@@ -675,14 +738,20 @@ def page_data(G: nx.MultiDiGraph, display: dict[str, Any]) -> dict[str, Any]:
         edges.append({"from": ids[u], "to": ids[v], "rel": a["predicate"],
                       "ev": evidence(a.get("evidence") or [])})
 
+    for n in hubs:
+        nodes[ids[n]]["hub"] = 1
+
     # The reduced view of a large graph: the most connected entities; statistics fold into
     # the panel of the agency reporting them.
+    # It has its own layout (rx, ry): the full one would leave it sparse and unreadable.
     reduced = len(nodes) > REDUCE_ABOVE
     if reduced:
         ranked = sorted((n for n in G if G.nodes[n]["cls"] != "Statistic"),
-                        key=lambda n: (-_importance(G, n), ids[n]))
-        for n in ranked[:REDUCED_NODES]:
-            nodes[ids[n]]["core"] = 1
+                        key=lambda n: (-_importance(G, n), ids[n]))[:REDUCED_NODES]
+        keep = set(ranked)
+        R = G.subgraph([n for n in G if n in keep])  # G's order: the same ties broken the same way
+        for n, (x, y) in compute_layout(R, boxes).items():
+            nodes[ids[n]].update(core=1, rx=round(x), ry=round(y))
 
     present = {a["cls"] for _, a in G.nodes(data=True)}
     rank = {p: i for i, p in enumerate(display["relations"])}
@@ -694,7 +763,8 @@ def page_data(G: nx.MultiDiGraph, display: dict[str, Any]) -> dict[str, Any]:
         "classes": {c: spec for c, spec in classes.items() if c in present},
         "relations": {p: display["relations"].get(p, {"zh": p, "en": p}) for p in used},
         "fold": fold_map(names) if names else {},
-        "view": {"reduced": reduced, "limit": REDUCED_NODES if reduced else None},
+        "view": {"reduced": reduced, "limit": REDUCED_NODES if reduced else None, "room": HUB_ROOM,
+                 "focus": ids[focus] if focus is not None else None},
     }
 
 
@@ -718,10 +788,14 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def render_networkx(G: nx.MultiDiGraph, out_path: Path, title: str = "zh-policy-kg", *,
-                    display: dict[str, Any] | None = None, note: str = "") -> dict[str, int]:
-    """Write the page for a networkx view (as graph_to_networkx makes); return the counts."""
+                    display: dict[str, Any] | None = None, note: str = "",
+                    focus: str | None = None) -> dict[str, int]:
+    """Write the page for a networkx view (as graph_to_networkx makes); return the counts.
+
+    `focus`: a node of G the page opens on, selected with its panel open.
+    """
     display = display or load_display()
-    data = page_data(G, display)
+    data = page_data(G, display, focus)
     counts: dict[str, int] = {}
     for n in data["nodes"]:
         counts[n["cls"]] = counts.get(n["cls"], 0) + 1
@@ -754,9 +828,10 @@ def render_html(graph: Graph, out_path: Path, title: str = "zh-policy-kg", *,
     """
     display = load_display(display_path)
     G = graph_to_networkx(graph, display)
-    note = ""
+    note, centre = "", None
     if focus is not None:
+        centre = find_node(G, focus)
         G = focus_subgraph(G, focus, hops)
-        centre = G.nodes[find_node(G, focus)]["label"]
-        note = f"聚焦：{centre} 周围 {hops} 跳（focus: {hops} hop{'s' if hops != 1 else ''}）"
-    return render_networkx(G, out_path, title, display=display, note=note)
+        label = G.nodes[centre]["label"].replace("\n", " ")
+        note = f"聚焦：{label} 周围 {hops} 跳（focus: {hops} hop{'s' if hops != 1 else ''}）"
+    return render_networkx(G, out_path, title, display=display, note=note, focus=centre)

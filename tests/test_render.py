@@ -128,18 +128,35 @@ def test_page_has_labels_legend_and_counts(page):
     labels = {n["label"] for n in data["nodes"]}
     for _, _, label, _, _ in ENTITIES:
         assert label in labels
-    # edge labels are the Chinese relation names from display.yaml
-    assert {e["label"] for e in data["edges"]} == {"发布", "开展", "打击", "领导", "隶属", "位于", "合作", "报告"}
-    # tooltips carry the class in both languages and the document titles
+    # edges name their relation; the page labels them from the relations table, in Chinese
+    assert {data["relations"][e["rel"]]["zh"] for e in data["edges"]} == \
+        {"发布", "开展", "打击", "领导", "隶属", "位于", "合作", "报告"}
+    assert data["relations"]["issues"] == {"zh": "发布", "en": "issues"}
+    # names, documents and evidence sentences are tables the nodes and edges point into
     nia = next(n for n in data["nodes"] if n["label"] == "国家移民管理局")
-    assert "机构（Agency）" in nia["tip"] and DOCS["d2"] in nia["tip"]
     assert "國家移民管理局" in nia["alt"]
-    # the legend lists every class present, each with a checkbox
+    assert sorted(data["docs"][d] for d in nia["docs"]) == sorted([DOCS["d1"], DOCS["d2"]])
+    issues = next(e for e in data["edges"] if e["rel"] == "issues" and e["from"] == nia["id"])
+    (sent, confidence), = issues["ev"]
+    text_, doc = data["sents"][sent]
+    assert text_.startswith("国家移民管理局出台口岸签证措施") and data["docs"][doc] == DOCS["d1"]
+    assert confidence == 0.8
+    stat = next(n for n in data["nodes"] if n["cls"] == "Statistic")
+    assert stat["stat"]["value"] == "1.68亿" and stat["stat"]["exact"] == "168000000"
+    assert stat["stat"]["period"] == "2023上半年" and stat["stat"]["ev"][0][0] == sent
+    # every node has a position and a size; the best-connected one is the biggest
+    assert all(isinstance(n["x"], int) and isinstance(n["y"], int) for n in data["nodes"])
+    assert nia["size"] == max(n["size"] for n in data["nodes"]) and nia.get("hub") == 1
+    # small graph: no reduced view
+    assert data["view"]["reduced"] is False and not any(n.get("core") for n in data["nodes"])
+    # the legend lists every class present, each with a checkbox; relations too
     display = render.load_display()
     for cls in {c for _, c, _, _, _ in ENTITIES} | {"Statistic"}:
         assert f'data-cls="{cls}"' in text
         assert display["classes"][cls]["zh"] in text
     assert 'data-cls="Document"' not in text
+    for rel in ("issues", "reports", "cooperatesWith"):
+        assert f'data-rel="{rel}"' in text
 
 
 def test_page_is_offline(page):
@@ -147,7 +164,7 @@ def test_page_is_offline(page):
     for needle in ('src="http', "src='http", 'href="http', "href='http", "url(http", "@import"):
         assert needle not in text.lower()
     assert "vis.Network" in text                            # vis-network is inlined, not linked
-    assert "stabilizationIterationsDone" in text and "physics: false" in text
+    assert "physics: false" in text                         # positions come from Python
 
 
 def test_malicious_text_stays_escaped(page):
@@ -160,9 +177,14 @@ def test_malicious_text_stays_escaped(page):
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in text  # <title> and <h1>
     # Every raw </script> is one of the template's own three script elements.
     assert text.lower().count("</script") == 3
+    # The page never hands graph text to an HTML parser.
+    script = text[text.rindex("<script>"):]
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+    assert "document.write" not in script
     data = page_data(text)
     assert EVIL_LABEL in {n["label"] for n in data["nodes"]}  # the text survives, as data
-    assert any(EVIL_TITLE in n["tip"] for n in data["nodes"])
+    assert EVIL_TITLE in data["docs"]
+    assert any("</script><b>x</b>" in s for s, _ in data["sents"])
 
 
 def test_empty_graph(tmp_path):
@@ -171,7 +193,8 @@ def test_empty_graph(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     assert "图谱为空" in text and "graph is empty" in text
-    assert page_data(text) == {"nodes": [], "edges": [], "classes": {}}
+    data = page_data(text)
+    assert data["nodes"] == [] and data["edges"] == [] and data["classes"] == {}
 
 
 def test_write_is_atomic(tmp_path, monkeypatch):
@@ -207,3 +230,112 @@ def test_display_file_is_checked(tmp_path):
                    encoding="utf-8")
     with pytest.raises(ValueError, match="colour"):
         render.load_display(bad)
+
+
+# ---------------------------------------------------------------- layout, search folding, focus
+
+def _synthetic(n: int):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "bench" / "render_bench.py"
+    spec = importlib.util.spec_from_file_location("render_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.synthetic_graph(n)
+
+
+def _layout(G):
+    display = render.load_display()
+    boxes = {n: render.label_box(a["label"], display["classes"][a["cls"]]["shape"], *render.node_style(G, n))
+             for n, a in G.nodes(data=True)}
+    return render.compute_layout(G, boxes), boxes
+
+
+def _overlaps(pos, boxes):
+    rects = sorted((x - boxes[n][0], y - boxes[n][1], x + boxes[n][0], y + boxes[n][2], n)
+                   for n, (x, y) in pos.items())
+    found = []
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            if b[0] >= a[2]:
+                break
+            if b[1] < a[3] and a[1] < b[3]:
+                found.append((a[4], b[4]))
+    return found
+
+
+def test_layout_draws_no_label_over_another_and_is_stable():
+    G = _synthetic(600)
+    pos, boxes = _layout(G)
+    assert set(pos) == set(G)
+    assert _overlaps(pos, boxes) == []
+    again, _ = _layout(_synthetic(600))
+    assert again == pos                                       # same graph, same page
+
+
+def test_layout_keeps_satellites_near_and_single_nodes_below():
+    G = render.graph_to_networkx(build_graph())
+    pos, boxes = _layout(G)
+    assert _overlaps(pos, boxes) == []
+    nia, stat, law = (str(KGR[k]) for k in ("nia", "stat1", "law"))
+    # a degree-1 node sits next to the node it hangs from, not across the page
+    span = max(x for x, _ in pos.values()) - min(x for x, _ in pos.values())
+    dist = ((pos[nia][0] - pos[stat][0]) ** 2 + (pos[nia][1] - pos[stat][1]) ** 2) ** 0.5
+    assert dist < span / 2
+    # the law has no relation: it is in the tray under every connected node
+    linked = [n for n in G if G.degree(n)]
+    assert G.degree(law) == 0
+    assert pos[law][1] - boxes[law][1] > max(pos[n][1] + boxes[n][2] for n in linked)
+
+
+def test_reduced_view_above_the_limit(monkeypatch):
+    monkeypatch.setattr(render, "REDUCE_ABOVE", 5)
+    monkeypatch.setattr(render, "REDUCED_NODES", 4)
+    G = render.graph_to_networkx(build_graph())
+    data = render.page_data(G, render.load_display())
+    core = [n for n in data["nodes"] if n.get("core")]
+    assert data["view"]["reduced"] is True and data["view"]["limit"] == 4
+    assert len(core) == 4 and all("rx" in n and "ry" in n for n in core)
+    assert not any(n["cls"] == "Statistic" for n in core)     # statistics fold into the panel
+    assert "国家移民管理局" in {n["label"] for n in core}       # the best-connected first
+
+
+def test_search_folds_traditional_script_and_marks():
+    names = ["国家移民管理局", "獴猎行动", "边检"]
+    fold = render.fold_map(names)
+    assert fold["國"] == "国" and fold["獵"] == "猎" and fold["邊"] == "边" and fold["檢"] == "检"
+    assert render._fold("“獴獵”行動", fold) == render._fold("獴猎行动", fold)
+    assert render._fold("《國家移民管理局》", fold) == "国家移民管理局"
+
+
+def test_focus_by_any_name():
+    G = render.graph_to_networkx(build_graph())
+    nia = str(KGR.nia)
+    assert render.find_node(G, "國家移民管理局") == nia       # Traditional, also as an alias
+    assert render.find_node(G, "移民局") == nia                # a short form
+    assert render.find_node(G, "獴獵行動") == str(KGR.menglie)  # Traditional not seen anywhere
+    with pytest.raises(LookupError):
+        render.find_node(G, "不存在")
+    one = render.focus_subgraph(G, "移民局", 1)
+    assert set(one) == {nia} | set(G.successors(nia)) | set(G.predecessors(nia))
+    assert str(KGR.smuggle) not in one                         # two relations away
+    assert str(KGR.smuggle) in render.focus_subgraph(G, "移民局", 2)
+    assert list(render.focus_subgraph(G, "移民局", 0)) == [nia]
+
+
+def test_kg_render_writes_a_focused_page(tmp_path, capsys):
+    from kg.cli import main
+    out = tmp_path / "out"
+    out.mkdir()
+    build_graph().serialize(out / "graph.ttl", format="turtle")
+    to = tmp_path / "nia.html"
+    assert main(["render", str(out), "--focus", "國家移民管理局", "--hops", "1", "--to", str(to)]) == 0
+    data = page_data(to.read_text(encoding="utf-8"))
+    G = render.graph_to_networkx(build_graph())
+    nia = str(KGR.nia)
+    assert len(data["nodes"]) == len({nia} | set(G.successors(nia)) | set(G.predecessors(nia)))
+    assert "聚焦" in to.read_text(encoding="utf-8")
+    assert data["nodes"][data["view"]["focus"]]["label"] == "国家移民管理局"   # opens selected
+    assert main(["render", str(out)]) == 0 and (out / "graph.html").exists()
+    assert main(["render", str(out), "--focus", "不存在", "--to", str(tmp_path / "x.html")]) == 1
+    assert "不存在" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
