@@ -1,30 +1,56 @@
 """`kg build`: files -> documents -> findings -> entities -> graph.ttl, graph.html, report.json.
 
 Per-document work (ingest and passes) never sees other documents; only resolve and the writers
-see the whole corpus. A file that cannot be read is reported and skipped. Nothing in the output
-folder is replaced until every output has been written in full.
+see the whole corpus. A file that cannot be read, is too large, fails or runs past the per-file
+time limit is reported in one line and skipped; the other files are still built.
+
+Outputs are written into a hidden staging folder inside the output folder and moved into place
+only once all of them are complete, so a build killed at any moment leaves the previous outputs
+as they were (a staging folder left by a killed build is removed by the next one).
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from . import __version__
-from .ingest import IngestError, collect_paths, read_document
-from .model import ENTITY_CLASSES, RELATION_TYPES, Findings
+from .ingest import MB, IngestError, collect_paths, default_limits, printable, read_document
+from .model import ENTITY_CLASSES, RELATION_TYPES, Document, Findings
+from .cache import FindingsCache
+from .parallel import Outcome, extract_all
 from .passes import run_passes
-from .rdf import build_graph
+from .rdf import build_graph, write_turtle
 from .resolve import resolve
+
+STAGING_PREFIX = ".kg-build-"          # + pid + random part: one folder per running build
+STALE_AFTER = 24 * 3600                # where a process cannot be asked whether it lives
 
 
 class BuildError(Exception):
-    """Nothing usable was built (the message says why)."""
+    """Nothing usable was built (the message says why; `errors` has one line per failed file)."""
+
+    def __init__(self, message: str, errors: list[str] | None = None):
+        super().__init__(message)
+        self.errors = list(errors or [])
+
+
+class FileTimeout(BaseException):
+    """One file ran past the per-file time limit. A BaseException (like KeyboardInterrupt),
+    so that no `except Exception` inside a pass can swallow it."""
 
 
 @dataclass
@@ -40,40 +66,106 @@ class BuildResult:
 
 
 def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
-          quiet: bool = False, render: bool = True) -> BuildResult:
+          quiet: bool = False, render: bool = True, max_file_bytes: int | None = None,
+          file_timeout: float | None = None, debug: bool = False, jobs: int | None = None,
+          engine: str = "local", scheduler: str | None = None,
+          cache: str | Path | bool = True) -> BuildResult:
+    """Build `inputs` (files, folders, globs) into `out_dir`.
+
+    max_file_bytes / file_timeout: per-file limits (None: ontology/ingest.yaml; timeout 0: none).
+    debug: print the traceback of a file that fails unexpectedly (it is skipped either way).
+    jobs: processes for the per-file work (None: all cores); engine "dask" runs it on a Dask
+    cluster (`scheduler` address, or a local cluster of `jobs` workers), see kg.parallel.
+    cache: findings per file are kept in `<out_dir>/.cache` (True), in this folder, or not (False).
+    Raises BuildError when no file gave a usable document (the outputs are then left alone).
+    """
     started = time.time()
+    clock = time.perf_counter()
+    default_bytes, default_timeout = default_limits()
+    max_file_bytes = default_bytes if max_file_bytes is None else max_file_bytes
+    file_timeout = default_timeout if file_timeout is None else file_timeout
+    out_dir = Path(out_dir)
+    remove_stale_staging(out_dir)
     paths, problems = collect_paths(inputs)
-    errors = list(problems)
+    errors = [f"{p}; skipped" for p in problems]
     warnings: list[str] = []
+    # `kg build . --out output`: the previous outputs are not articles
+    inside = [p for p in paths if _inside(p, out_dir)]
+    if inside:
+        paths = [p for p in paths if not _inside(p, out_dir)]
+        warnings.append(f"{printable(str(out_dir))}: the output folder is among the inputs; "
+                        f"its {len(inside)} file(s) not read")
     findings: list[Findings] = []
     seen: dict[str, Findings] = {}
-    for i, path in enumerate(paths, 1):
+    timings: Counter = Counter()
+    store = None if cache is False else \
+        FindingsCache(out_dir / ".cache" if cache is True else cache, f"max_bytes={max_file_bytes}")
+    work = functools.partial(_extract_file, max_file_bytes=max_file_bytes,
+                             file_timeout=file_timeout, debug=debug)
+    # _warm_up runs before the first file not in the cache (and before workers fork: they
+    # start with the dictionary loaded).
+    outcomes = extract_all(work, paths, jobs=jobs, engine=engine, scheduler=scheduler, cache=store,
+                           prepare=_warm_up)
+    for i, (path, outcome) in enumerate(outcomes, 1):
         if not quiet:
-            print(f"[{i}/{len(paths)}] {path}", file=sys.stderr)
-        try:
-            doc = read_document(path)
-        except IngestError as e:
-            errors.append(str(e))
+            print(f"[{i}/{len(paths)}] {printable(str(path))}", file=sys.stderr, flush=True)
+        timings.update(outcome.seconds)
+        if outcome.error is not None:
+            errors.append(outcome.error)
             continue
-        if doc.content_hash in seen:
+        f = outcome.findings
+        doc = f.document
+        key = hashlib.sha256(doc.raw.encode("utf-8", "surrogatepass")).hexdigest()
+        first = seen.get(key)
+        if first is not None:
             # The same article under two names counts once; both paths stay in the provenance.
-            first = seen[doc.content_hash].document
-            first.meta.setdefault("_paths", [first.path]).append(doc.path)
-            warnings.append(f"{doc.path}: same content as {first.path}; counted once")
+            # (Same decoded text, so every offset is right for both files.)
+            kept = first.document
+            kept.meta.setdefault("_paths", [kept.path]).append(doc.path)
+            warnings.append(f"{doc.path}: same text as {kept.path}; counted once")
             continue
-        warnings += [f"{doc.path}: {w}" for w in doc.warnings]
-        f = run_passes(doc)
-        seen[doc.content_hash] = f
+        warnings += [f"{doc.path}: {printable(w)}" for w in doc.warnings]
+        seen[key] = f
         findings.append(f)
     if not findings:
-        raise BuildError("no usable document in " + " ".join(inputs) +
-                         (f" ({len(errors)} failed)" if errors else ""))
+        raise BuildError("no usable document in " + " ".join(printable(x) for x in inputs) +
+                         (f" ({len(errors)} failed)" if errors else ""), errors)
+    timings["extract"] = time.perf_counter() - clock     # wall time of the per-file work
+    resolve_started = time.perf_counter()
     resolved = resolve(findings, min_confidence=min_confidence)
-    graph = build_graph(resolved)
+    timings["resolve"] = time.perf_counter() - resolve_started
     report = make_report(resolved, findings, warnings, errors, time.time() - started)
-    write_outputs(out_dir, graph, report, render=render)
+    report["limits"] = {"max_file_mb": round(max_file_bytes / MB, 3), "file_timeout_seconds": file_timeout}
+    report["timings"] = timings     # seconds per stage; write_outputs adds its own
+    if store is not None:
+        report["cache"] = {"folder": str(store.root), "hits": store.hits, "misses": store.misses}
+    triples = write_outputs(out_dir, resolved, report, render=render)
+    if store is not None:
+        store.prune()
     return BuildResult(out_dir, len(findings), len(resolved.entities), len(resolved.relations),
-                       len(resolved.statistics), len(graph), warnings, errors)
+                       len(resolved.statistics), triples, warnings, errors)
+
+
+def _extract_file(path, *, max_file_bytes: int, file_timeout: float, debug: bool) -> Outcome:
+    """Ingest and passes of one file (in a worker process with --jobs above 1)."""
+    name = printable(str(path))
+    try:
+        with _time_limit(file_timeout):
+            t0 = time.perf_counter()
+            doc = read_document(path, max_bytes=max_file_bytes)
+            t1 = time.perf_counter()
+            f = run_passes(doc)
+            seconds = {"ingest": t1 - t0, "passes": time.perf_counter() - t1}
+    except IngestError as e:
+        return Outcome(error=f"{e}; skipped")
+    except FileTimeout:
+        return Outcome(error=f"{name}: took longer than {file_timeout:g} s (--file-timeout); skipped")
+    except Exception as e:     # a bug, or memory exhausted, on one file: the others go on
+        if debug:
+            traceback.print_exc()
+        detail = printable(str(e))[:200]
+        return Outcome(error=f"{name}: failed ({type(e).__name__}{': ' + detail if detail else ''}); skipped")
+    return Outcome(findings=f, seconds=seconds)
 
 
 def make_report(resolved, findings, warnings, errors, seconds) -> dict:
@@ -103,32 +195,106 @@ def make_report(resolved, findings, warnings, errors, seconds) -> dict:
     }
 
 
-def write_outputs(out_dir: Path, graph, report: dict, render: bool = True) -> None:
-    """Write every output to temporary files first, then move them into place."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[Path, Path]] = []
+def _inside(path: Path, folder: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+
+
+# ---------------------------------------------------------------- per-file time limit
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise FileTimeout when the block runs longer than `seconds` (0: no limit).
+
+    SIGALRM: POSIX, main thread only (elsewhere there is no limit). The exception comes
+    between two Python bytecodes, so one long call into C code finishes first."""
+    if not seconds or not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise FileTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        ttl = _temp(out_dir, "graph.ttl")
-        graph.serialize(destination=str(ttl), format="turtle", encoding="utf-8")
-        staged.append((ttl, out_dir / "graph.ttl"))
-        rep = _temp(out_dir, "report.json")
-        rep.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-        staged.append((rep, out_dir / "report.json"))
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _warm_up() -> None:
+    """Load what the passes load once (word dictionary, lexicons, patterns) before the first
+    file's clock starts: the time limit is for a file's own work. An interrupted load would
+    also leave a half-made cache behind."""
+    text = "国家移民管理局发布公告。"
+    run_passes(Document(path="", doc_id="warm-up", raw=text, text=text,
+                        offsets=list(range(len(text))), original=text))
+
+
+# ---------------------------------------------------------------- atomic outputs
+def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True) -> int:
+    """Write every output into a staging folder inside `out_dir`, then move them into place.
+    Returns the number of triples in graph.ttl.
+
+    Until the moves, `out_dir` keeps its previous outputs untouched; the moves are renames
+    on one file system, done one after the other (graph.ttl, graph.html, report.json)."""
+    timings = report.setdefault("timings", {})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out_dir)
+    stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out_dir))
+    try:
+        names = ["graph.ttl"]
+        t = time.perf_counter()
+        triples = write_turtle(resolved, stage / "graph.ttl")   # triples made as they are written
+        timings["rdf_serialize"] = time.perf_counter() - t
         if render:
             from .render import render_html
-            html = _temp(out_dir, "graph.html")
-            render_html(graph, html, title="zh-policy-kg")
-            staged.append((html, out_dir / "graph.html"))
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp, final in staged:
-        os.replace(tmp, final)
+            t = time.perf_counter()
+            render_html(build_graph(resolved), stage / "graph.html", title="zh-policy-kg")
+            timings["render"] = time.perf_counter() - t
+            names.append("graph.html")
+        report["triples"] = triples
+        report["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        # backslashreplace: a stray lone surrogate becomes a JSON escape instead of a crash
+        text = json.dumps(report, ensure_ascii=False, indent=1)
+        (stage / "report.json").write_bytes(text.encode("utf-8", "backslashreplace"))
+        names.append("report.json")
+        for name in names:
+            _fsync(stage / name)
+        for name in names:
+            os.replace(stage / name, out_dir / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return triples
 
 
-def _temp(out_dir: Path, name: str) -> Path:
-    fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
-    os.close(fd)
-    os.chmod(path, 0o644)          # mkstemp makes files private; outputs are for sharing
-    return Path(path)
+def remove_stale_staging(out_dir: Path) -> None:
+    """Remove staging folders that builds killed before finishing left in `out_dir`."""
+    if not out_dir.is_dir():
+        return
+    for folder in out_dir.glob(STAGING_PREFIX + "*"):
+        pid = folder.name[len(STAGING_PREFIX):].split("-")[0]
+        if folder.is_dir() and not (pid.isdigit() and _running(int(pid), folder)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int, folder: Path) -> bool:
+    """Is the build that owns `folder` still running? (A live build's folder must stay.)"""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":         # os.kill would end the process there: go by age instead
+        return time.time() - folder.stat().st_mtime < STALE_AFTER
+    try:
+        os.kill(pid, 0)            # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:        # it exists, as another user's process
+        return True
+    return True
+
+
+def _fsync(path: Path) -> None:
+    """On disk before the rename, so that a crash of the machine cannot leave an empty file."""
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())

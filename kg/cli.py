@@ -32,6 +32,15 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: limits in ontology/ingest.yaml, 300)")
     b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks on errors (same as kg --debug build …)")
+    b.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="processes for reading and extracting files (default: all cores)")
+    b.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="where per-file work runs: local processes, or a Dask cluster (default: local)")
+    b.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: the scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
+    b.add_argument("--cache", type=Path, metavar="DIR",
+                   help="keep each file's findings here for the next build (default: OUT/.cache)")
+    b.add_argument("--no-cache", action="store_true", help="extract every file again and keep nothing")
 
     e = sub.add_parser("eval", help="score a built graph against gold annotations")
     e.add_argument("out", type=Path, help="a build output folder (or a graph.ttl)")
@@ -127,7 +136,11 @@ def cmd_build(args) -> int:
                else "--max-file-mb must be above 0" if args.max_file_mb is not None
                and not 0 < args.max_file_mb < 1e6
                else "--file-timeout must be 0 (no limit) or a number of seconds" if args.file_timeout is not None
-               and not 0 <= args.file_timeout < 1e7 else None)
+               and not 0 <= args.file_timeout < 1e7
+               else "--jobs must be at least 1" if args.jobs is not None and args.jobs < 1
+               else "--scheduler needs --engine dask" if args.scheduler and args.engine != "dask"
+               else "--cache and --no-cache exclude each other" if args.cache and args.no_cache
+               else None)
     if problem:
         print(f"kg build: {problem}", file=sys.stderr)
         return 2
@@ -135,7 +148,8 @@ def cmd_build(args) -> int:
         result = build(args.inputs, args.out, min_confidence=args.min_confidence,
                        quiet=args.quiet, render=not args.no_html, file_timeout=args.file_timeout,
                        max_file_bytes=None if args.max_file_mb is None else int(args.max_file_mb * MB),
-                       debug=args.debug)
+                       debug=args.debug, jobs=args.jobs, engine=args.engine, scheduler=args.scheduler,
+                       cache=False if args.no_cache else args.cache or True)
     except BuildError as e:        # nothing built: say why for each file, then main's one line
         for line in e.errors:
             print(f"error: {line}", file=sys.stderr)

@@ -21,6 +21,7 @@ import email.utils
 import glob
 import hashlib
 import html
+import math
 import os
 import re
 import statistics
@@ -33,11 +34,12 @@ from typing import Any, Iterator
 
 import yaml
 
-from kg.config import ONTOLOGY_DIR
+from kg.config import ONTOLOGY_DIR, patterns
 from kg.model import Document
 from kg.textmap import Mapped, concat, join
 
 CONFIG_PATH = ONTOLOGY_DIR / "ingest.yaml"
+MB = 1 << 20                      # file-size limits are given in MB of 2**20 bytes
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # CJK characters plus the fullwidth/CJK punctuation and quote marks set between them.
@@ -50,6 +52,10 @@ _WS_RUN = re.compile(f"[{re.escape(WS_CHARS)}]+")
 # Invisible characters that would break matching: C0 controls (not tab/newline), zero widths.
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+# What cannot stand in a one-line message: controls, and lone surrogates (a file name that is
+# not UTF-8 arrives as U+DC80..U+DCFF, one per undecodable byte, and cannot be written as UTF-8).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _FRONT_MATTER = re.compile(
     r"\A(?:[ \t]*\r?\n)*---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)",
@@ -83,9 +89,21 @@ class IngestError(Exception):
     """A file that cannot be used, with a one-line reason."""
 
     def __init__(self, path: str | os.PathLike, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
+        self.path = printable(str(path))
+        self.reason = printable(reason)
+        super().__init__(f"{self.path}: {self.reason}")
+
+
+def printable(text: str) -> str:
+    """A path or message as one printable line that can be written as UTF-8: bytes of a file
+    name that were not UTF-8 as \\xNN, control characters as \\n, \\t, \\xNN."""
+    def escape(m: re.Match) -> str:
+        c = m.group()
+        n = ord(c)
+        if 0xDC80 <= n <= 0xDCFF:          # os.fsdecode's stand-in for one raw byte
+            return f"\\x{n - 0xDC00:02x}"
+        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(c) or (f"\\x{n:02x}" if n < 0x100 else "\ufffd")
+    return _UNPRINTABLE.sub(escape, text)
 
 
 # ---------------------------------------------------------------- configuration
@@ -104,7 +122,8 @@ def _rules() -> SimpleNamespace:
     label_alt = "|".join(re.escape(x) for x in sorted(labels, key=len, reverse=True))
     lower = lambda xs: frozenset(str(x).lower() for x in xs)  # noqa: E731
     return SimpleNamespace(
-        max_bytes=int(cfg["limits"]["max_bytes"]),
+        max_bytes=int(float(cfg["limits"]["max_file_mb"]) * MB),
+        file_timeout=float(cfg["limits"]["file_timeout_seconds"]),
         encodings=list(cfg["encodings"]["candidates"]),
         max_chaos=float(cfg["encodings"]["max_chaos"]),
         max_bad_bytes=int(cfg["encodings"]["max_bad_bytes"]),
@@ -118,11 +137,15 @@ def _rules() -> SimpleNamespace:
         final=set(tx["final_marks"]),
         closers=tx["closers"],
         soft=set(tx["soft_marks"]),
+        max_run=int(tx["max_run_chars"]),
+        # sentence ends as kg.segment sees them (ontology/patterns.yaml), for max_run_chars
+        enders=set(patterns()["sentence"]["enders"]),
         letter_spaced=re.compile(f"[{CJK}](?: [{CJK}]){{{int(tx['letter_spaced_min_chars']) - 1},}}"),
         fold_alnum=bool(tx["fold_fullwidth_alnum"]),
         title_min=int(cfg["title"]["min_chars"]),
         title_max=int(cfg["title"]["max_chars"]),
         fm_aliases=dict(cfg.get("front_matter", {}).get("aliases", {})),
+        fm_max_values=int(cfg["front_matter"]["max_values"]),
         skip_tags=lower(h["skip_tags"]),
         block_tags=lower(h["block_tags"]),
         void_tags=lower(h["void_tags"]),
@@ -142,6 +165,12 @@ def _rules() -> SimpleNamespace:
         pdf=SimpleNamespace(**pdf),
         spaced_run=re.compile(f"[{CJK}](?: [{CJK}]){{{int(pdf['spaced_run_min_chars']) - 1},}}"),
     )
+
+
+def default_limits() -> tuple[int, float]:
+    """(largest file in bytes, seconds allowed per file; 0 = no limit), from ontology/ingest.yaml."""
+    r = _rules()
+    return r.max_bytes, r.file_timeout
 
 
 @lru_cache(maxsize=None)
@@ -201,7 +230,7 @@ def collect_paths(inputs: list[str]) -> tuple[list[Path], list[str]]:
         elif p.is_dir():
             found = list(_walk(p, r, problems))
             if not found:
-                problems.append(f"{item}: no readable files in folder")
+                problems.append(printable(f"{item}: no readable files in folder"))
             for f in found:
                 add(f)
         elif _GLOB_CHARS.search(item):
@@ -216,13 +245,13 @@ def collect_paths(inputs: list[str]) -> tuple[list[Path], list[str]]:
                     hits += 1
                     add(mp)
             if not hits:
-                problems.append(f"{item}: no files match")
+                problems.append(printable(f"{item}: no files match"))
         elif p.is_symlink():
-            problems.append(f"{item}: broken symbolic link")
+            problems.append(printable(f"{item}: {_broken_link(p)}"))
         elif p.exists():
-            problems.append(f"{item}: not a regular file or folder")
+            problems.append(printable(f"{item}: not a regular file or folder"))
         else:
-            problems.append(f"{item}: no such file or directory")
+            problems.append(printable(f"{item}: no such file or directory"))
     return paths, problems
 
 
@@ -236,7 +265,7 @@ def _walk(top: Path, r: SimpleNamespace, problems: list[str]) -> Iterator[Path]:
     visited: set[str] = set()
 
     def onerror(e: OSError) -> None:
-        problems.append(f"{e.filename}: {e.strerror or e}")
+        problems.append(printable(f"{e.filename}: {e.strerror or e}"))
 
     for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=onerror):
         real = os.path.realpath(dirpath)
@@ -249,6 +278,17 @@ def _walk(top: Path, r: SimpleNamespace, problems: list[str]) -> Iterator[Path]:
             f = Path(dirpath, name)
             if _wanted(name, r) and f.is_file():
                 yield f
+            elif _wanted(name, r) and f.is_symlink():   # said, not silently passed over
+                problems.append(printable(f"{f}: {_broken_link(f)}"))
+
+
+def _broken_link(p: Path) -> str:
+    """Why a symbolic link gives no file: it points nowhere, or round in a loop."""
+    try:
+        os.stat(p)
+    except OSError as e:
+        return f"broken symbolic link ({(e.strerror or str(e)).lower()})"
+    return "symbolic link to something that is not a regular file"
 
 
 # ---------------------------------------------------------------- reading one file
@@ -261,7 +301,7 @@ def read_document(path: str | os.PathLike, *, max_bytes: int | None = None) -> D
         raw, encoding, warning = _decode(data, r)
     except ValueError as e:
         raise IngestError(path, str(e)) from None
-    doc = Document(path=str(path), doc_id=_doc_id(Path(path), data), raw=raw, text="",
+    doc = Document(path=printable(str(path)), doc_id=_doc_id(Path(path), data), raw=raw, text="",
                    offsets=[], encoding=encoding, content_hash=hashlib.sha256(data).hexdigest())
     if warning:
         doc.warnings.append(warning)
@@ -277,7 +317,7 @@ def _read_bytes(p: Path, limit: int) -> bytes:
             raise IngestError(p, "is a directory")
         size = p.stat().st_size
         if size > limit:
-            raise IngestError(p, f"file too large ({size} bytes, limit {limit})")
+            raise IngestError(p, _too_large(size, limit))
         with open(p, "rb") as f:
             data = f.read(limit + 1)      # files that grow while read are caught too
     except FileNotFoundError:
@@ -285,8 +325,19 @@ def _read_bytes(p: Path, limit: int) -> bytes:
     except OSError as e:
         raise IngestError(p, (e.strerror or str(e)).lower()) from None
     if len(data) > limit:
-        raise IngestError(p, f"file too large (over {limit} bytes)")
+        raise IngestError(p, _too_large(len(data), limit))
     return data
+
+
+def _too_large(size: int, limit: int) -> str:
+    # refused before reading: reading takes memory in proportion to the size (README, limits)
+    return f"file too large ({_size(size)}; the limit is {_size(limit)}, see --max-file-mb)"
+
+
+def _size(n: int) -> str:
+    """50 MB, 102.4 KB, 20 bytes."""
+    number, unit = (n / MB, "MB") if n >= MB else (n / 1024, "KB") if n >= 1024 else (n, "bytes")
+    return f"{number:.1f}".removesuffix(".0") + " " + unit
 
 
 def _doc_id(p: Path, data: bytes) -> str:
@@ -294,7 +345,7 @@ def _doc_id(p: Path, data: bytes) -> str:
     stem = p.stem
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")
     if safe != stem.strip("_"):
-        tag = hashlib.sha256(stem.encode("utf-8")).hexdigest()[:6]
+        tag = hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:6]
         safe = f"{safe}-{tag}" if safe else f"doc-{tag}"
     return f"{safe}_{hashlib.sha256(data).hexdigest()[:8]}"
 
@@ -315,11 +366,10 @@ def _decode(data: bytes, r: SimpleNamespace) -> tuple[str, str, str | None]:
     for sig, name in r.magic:
         if data.startswith(sig):
             raise ValueError(f"binary file ({name})")
-    text, enc = _decode_text(data, r)
-    warning = None
+    text, enc, warning = _decode_text(data, r)
     if text is None:
         text, enc, bad = _decode_damaged(data, r)
-        warning = f"{bad} undecodable byte sequence(s) replaced by U+FFFD (read as {enc})"
+        warning = _replaced(bad, enc)
     if not text.strip(WS_CHARS):
         raise ValueError("only whitespace")
     if len(_CONTROL.findall(text)) > r.max_control_share * len(text):
@@ -327,23 +377,52 @@ def _decode(data: bytes, r: SimpleNamespace) -> tuple[str, str, str | None]:
     return text, enc, warning
 
 
-def _decode_text(data: bytes, r: SimpleNamespace) -> tuple[str | None, str]:
-    """Strict decoding: BOM, UTF-16 without BOM, UTF-8, then the detected candidates."""
+def _replaced(bad: int, enc: str) -> str:
+    return f"{bad} undecodable byte sequence(s) replaced by U+FFFD (read as {enc})"
+
+
+def _few(bad: int, size: int, r: SimpleNamespace) -> bool:
+    """Few enough broken bytes to read the file anyway (a cut download, one bad sector)."""
+    return bad <= max(r.max_bad_bytes, r.max_bad_share * size)
+
+
+def _decode_text(data: bytes, r: SimpleNamespace) -> tuple[str | None, str, str | None]:
+    """(text, encoding, warning) by BOM, UTF-16 without BOM, UTF-8 (also with a few broken
+    bytes, or mixed line by line with one legacy encoding), then the detected candidates."""
     for bom, name, codec in _BOMS:
         if data.startswith(bom):
+            body = data[len(bom):]
             try:
-                return data[len(bom):].decode(codec), name
+                return body.decode(codec), name, None
             except UnicodeDecodeError:
+                text = body.decode(codec, errors="replace")
+                bad = text.count("\ufffd")
+                if _few(bad, len(data), r):
+                    return text, name, _replaced(bad, name)
                 raise ValueError(f"not valid {name} although it starts with its byte-order mark") from None
     if b"\x00" in data:
         found = _utf16_without_bom(data, r.utf16_readable_share)
         if found:
-            return found
+            return (*found, None)
         raise ValueError("binary file (contains NUL bytes)")
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few broken bytes stays UTF-8: a legacy codec may "decode" it without error
+    # into nonsense (most byte pairs are valid GB18030).
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if _few(bad, len(data), r) and _cjk_count(text):
+        return text, "utf-8", _replaced(bad, "utf-8")
+    mixed = _decode_mixed(data, r)
+    if mixed:
+        return mixed
+    found = _detect_legacy(data, r)
+    return (*found, None) if found else (None, "", None)
+
+
+def _detect_legacy(data: bytes, r: SimpleNamespace) -> tuple[str, str] | None:
     from charset_normalizer import from_bytes  # only for files that are not UTF-8
     # Candidates come best first (least chaos, most coherent); take the first that decodes
     # strictly and gives Chinese text.
@@ -355,7 +434,33 @@ def _decode_text(data: bytes, r: SimpleNamespace) -> tuple[str | None, str]:
             continue
         if _cjk_count(text):
             return text, name
-    return None, ""
+    return None
+
+
+def _decode_mixed(data: bytes, r: SimpleNamespace) -> tuple[str, str, str] | None:
+    """A file pasted together from two sources: lines of Chinese in UTF-8 and lines in one
+    legacy encoding (GB18030 or Big5). Each line is read in its own encoding, with a warning;
+    None when the file is not like that. (A newline byte is never inside a GB18030 or Big5
+    character, so lines split the same in bytes and in text.)"""
+    lines = data.split(b"\n")
+    legacy: list[int] = []
+    utf8 = 0
+    for i, line in enumerate(lines):
+        if line.isascii():
+            continue
+        try:
+            utf8 += bool(_cjk_count(line.decode("utf-8")))   # Chinese in UTF-8: no accident
+        except UnicodeDecodeError:
+            legacy.append(i)
+    if not utf8 or not legacy:
+        return None
+    found = _detect_legacy(b"\n".join(lines[i] for i in legacy), r)
+    if not found or found[1].startswith("utf"):
+        return None
+    decoded = dict(zip(legacy, found[0].split("\n")))
+    text = "\n".join(decoded[i] if i in decoded else line.decode("utf-8") for i, line in enumerate(lines))
+    return text, f"utf-8+{found[1]}", (f"mixed encodings: {len(legacy)} line(s) read as {found[1]}, "
+                                       f"the others as utf-8")
 
 
 def _decode_damaged(data: bytes, r: SimpleNamespace) -> tuple[str, str, int]:
@@ -414,6 +519,11 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
     # joined lines may form new letter-spaced runs (PDF spaces went line by line already)
     blocks = [b for b in (_tidy(b, False, r) for b in blocks) if b]
     blocks = _deduplicate(blocks, headings, meta, r)
+    pieces = [_split_long_runs(b, r) for b in blocks]
+    if len(pieces) < sum(map(len, pieces)):
+        doc.warnings.append(f"{sum(len(p) > 1 for p in pieces)} paragraph(s) ran on for more than "
+                            f"{r.max_run} characters without a sentence end; broken after commas")
+        blocks = [b for p in pieces for b in p]
 
     original = join(blocks, "\n")
     text = "\n".join(_simplify(line) for line in original.text.split("\n"))
@@ -423,20 +533,31 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
     cjk = [i for i, ch in enumerate(original.text) if _CJK_RE.match(ch)]
     changed = sum(1 for i in cjk if text[i] != original.text[i])
     doc.script = "Hant" if cjk and changed / len(cjk) >= r.hant_share else "Hans"
-    doc.meta = meta
+    date = meta.get("date")
+    if isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) and not _iso_date(date):
+        doc.warnings.append(f"date {date} is not a calendar date; ignored")   # 2023-02-30
+        del meta["date"]
+    doc.meta = _clean_meta(meta)
 
 
 def _front_matter(src: str, meta: dict, warnings: list[str], r: SimpleNamespace) -> None:
     try:
         data = yaml.safe_load(src)
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, ValueError, TypeError) as e:   # ValueError: "date: 2023-02-30"
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        warnings.append(f"front matter is not valid YAML ({first}); body used without it")
+        data = _loose_front_matter(src)
+        done = "read line by line as key: value" if data else "body used without it"
+        warnings.append(f"front matter is not valid YAML ({first}); {done}")
+    except RecursionError:             # PyYAML's composer recurses once per nesting level
+        warnings.append("front matter nested too deeply; body used without it")
         return
     if data is None:
         return
     if not isinstance(data, dict):
         warnings.append("front matter is not a mapping; ignored")
+        return
+    if not _small(data, r.fm_max_values):
+        warnings.append(f"front matter holds more than {r.fm_max_values} values (YAML aliases?); ignored")
         return
     for key, value in data.items():
         key = str(key).lower()
@@ -444,6 +565,53 @@ def _front_matter(src: str, meta: dict, warnings: list[str], r: SimpleNamespace)
         if key == "date":
             value = _iso_date(value) or str(value)
         meta.setdefault(key, _plain(value))
+
+
+_LOOSE_PAIR = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:[ \t]+(.+?)[ \t]*$", re.M)
+
+
+def _loose_front_matter(src: str) -> dict[str, str]:
+    """Top-level `key: value` lines of front matter that is not valid YAML (most often an
+    unquoted ": " inside a value): the first ": " on a line ends the key, the rest is the
+    value as written. Values that start like YAML structure are left out."""
+    out = {}
+    for key, value in _LOOSE_PAIR.findall(src):
+        if value[0] not in "[]{}&*|>:!%@`#,":
+            if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            out.setdefault(key, value)
+    return out
+
+
+def _small(data: Any, limit: int) -> bool:
+    """Does `data` hold at most `limit` values? A few YAML aliases make a kilobyte into
+    billions of values, or a list that contains itself; counted without recursion."""
+    stack, n = [data], 0
+    while stack:
+        v = stack.pop()
+        n += 1
+        if n > limit:
+            return False
+        if isinstance(v, dict):
+            stack += [*v.keys(), *v.values()]
+        elif isinstance(v, list):
+            stack += v
+    return True
+
+
+def _clean_meta(value: Any) -> Any:
+    """Metadata as text that can be written anywhere (RDF, JSON, a terminal): lone surrogates
+    (a YAML "\\ud800" escape) as U+FFFD, control and zero-width characters out, one line."""
+    if isinstance(value, str):
+        value = _INVISIBLE.sub("", _SURROGATE.sub("\ufffd", value))
+        return _WS_RUN.sub(" ", value).strip(WS_CHARS)
+    if isinstance(value, list):
+        return [_clean_meta(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean_meta(str(k)): _clean_meta(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)               # .nan / .inf from YAML: JSON has no such numbers
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -736,10 +904,18 @@ def _html_blocks(body: Mapped, raw: str, meta: dict, warnings: list[str], r: Sim
     src = _BAD_MARKED_SECTION.sub(" ", body.text)
     try:
         reader.feed(src)
+        # The parser keeps what it could not finish; at the end, a "<" with no ">" after it
+        # is a tag or comment cut off (a truncated download), not text to show.
+        if reader.rawdata.startswith("<") and ">" not in reader.rawdata:
+            reader.broken = reader.pos() if reader.broken is None else reader.broken
+            reader.rawdata = ""
         reader.close()
     except AssertionError as e:    # the stdlib parser's way of giving up on markup
         warnings.append(f"HTML parsing stopped near offset {reader.pos()} ({e}); text after it is missing")
     reader.flush()
+    if reader.broken is not None:
+        warnings.append(f"unfinished or malformed HTML markup dropped (first at offset {reader.broken}: "
+                        "a truncated file or an unclosed tag, comment or quote)")
     for key, value in reader.meta.items():
         _set_meta(meta, key, value if key == "url" else _simplify(value))
     for text in reader.editor:
@@ -769,6 +945,9 @@ class _HtmlReader(HTMLParser):
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", src)]
         self.stack: list[tuple[str, str]] = []     # (tag, role); role: skip/title/caption/editor
         self.depth = Counter()
+        self.open = Counter()                      # tag -> how many are on the stack (a stray
+                                                   # end tag must not scan a deep stack)
+        self.broken: int | None = None             # where unreadable markup was first dropped
         self.blocks: list[Mapped] = []
         self.cur: list[Mapped] = []
         self.headings: list[tuple[str, Mapped]] = []
@@ -788,7 +967,7 @@ class _HtmlReader(HTMLParser):
             self.cur = []
 
     def role(self, tag: str, attrs: dict) -> str:
-        if tag == "title" and not self.title and not any(t == "svg" for t, _ in self.stack):
+        if tag == "title" and not self.title and not self.open["svg"]:
             return "title"
         if tag in self.r.skip_tags or "hidden" in attrs or \
                 re.search(r"display\s*:\s*none", attrs.get("style") or "", re.I):
@@ -827,12 +1006,14 @@ class _HtmlReader(HTMLParser):
             self.heading_at = len(self.blocks)
         self.stack.append((tag, role))
         self.depth[role] += 1
+        self.open[tag] += 1
 
     def pop_to(self, tag: str) -> str:
         role = ""
         while self.stack:
             t, role = self.stack.pop()
             self.depth[role] -= 1
+            self.open[t] -= 1
             if role == "editor" and not self.depth["editor"]:
                 self.editor.append("".join(self.editor_buf))
                 self.editor_buf = []
@@ -841,7 +1022,7 @@ class _HtmlReader(HTMLParser):
         return role
 
     def handle_endtag(self, tag: str) -> None:
-        if not any(t == tag for t, _ in self.stack):
+        if not self.open[tag]:
             if tag in self.r.block_tags:   # a stray </p> still ends a paragraph
                 self.flush()
             return
@@ -863,7 +1044,15 @@ class _HtmlReader(HTMLParser):
             self.cur.append(value)
 
     def handle_data(self, data: str) -> None:
+        if self.depth["skip"] and not self.depth["title"]:
+            return                         # (a page's scripts can be megabytes: map nothing)
         p = self.pos()
+        if len(data) > 1 and data[0] == "<" and (data[1].isalpha() or data[1] in "/!?"):
+            # markup the parser could not finish (a tag or comment cut off by a truncated
+            # download, an unclosed quote): a browser shows none of it, neither do we
+            if self.broken is None:
+                self.broken = p
+            return
         self.text(Mapped(data, list(range(p, p + len(data)))))
 
     def handle_entityref(self, name: str) -> None:
@@ -886,6 +1075,30 @@ class _HtmlReader(HTMLParser):
 # ---------------------------------------------------------------- finishing
 def _title_like(text: str, r: SimpleNamespace) -> bool:
     return len(text) <= r.title_max and not _ends_final(text, r)
+
+
+def _split_long_runs(block: Mapped, r: SimpleNamespace) -> list[Mapped]:
+    """A paragraph that runs on for more than `max_run_chars` without a sentence end (a table
+    flattened into one line, a list without full stops) is broken after a comma-like mark, or
+    at the limit when there is none: the passes read a sentence at a time (kg.segment) and
+    their work grows faster than the sentence."""
+    text = block.text
+    if len(text) <= r.max_run:
+        return [block]
+    out, start, run, soft = [], 0, 0, -1
+    for i, ch in enumerate(text):
+        if ch in r.enders:
+            run, soft = 0, -1
+            continue
+        run += 1
+        if ch in r.soft or ch == " ":
+            soft = i + 1
+        if run > r.max_run:
+            cut = soft if soft > start else i
+            out.append(block[start:cut])
+            start, run, soft = cut, i + 1 - cut, -1
+    out.append(block[start:])
+    return [b for b in (x.strip(WS_CHARS) for x in out) if b]
 
 
 def _deduplicate(blocks: list[Mapped], headings: list[str], meta: dict, r: SimpleNamespace) -> list[Mapped]:

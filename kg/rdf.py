@@ -3,138 +3,282 @@
 Relations are direct triples between entities; each also has one kgo:Evidence node per sentence
 that states it (a reified rdf:Statement with PROV-O provenance, confidence and the pass that
 found it), so that plain SPARQL reaches both the fact and why we believe it.
+
+Speed: the triples are written here as N-Triples lines, one subject after the other
+(`graph_lines`), which Oxigraph parses (strictly: a malformed term fails the build instead of
+reaching the file) and writes as Turtle with prefixes, one block per subject (`write_turtle`).
+Making Python term objects one by one costs about 3 µs a triple, rdflib's store and Turtle
+writer more still; on a corpus of a million triples that was most of the build. Nothing is held
+in memory but one batch of lines. `build_graph` gives the same triples as an rdflib Graph, for
+the callers that want rdflib's API (the HTML page, tests).
 """
 from __future__ import annotations
 
+import functools
 import re
+from collections import defaultdict
 from decimal import Decimal
+from itertools import chain, islice
+from pathlib import Path
+from typing import Iterable, Iterator
 
-from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
 
-from .model import Document, Findings
-from .ontology import KGO, KGR, load_ontology
+from .model import Document
+from .ontology import KGO, KGR, ONTOLOGY_DIR, load_ontology
 from .resolve import Resolved, short_hash
 
 ORG = Namespace("http://www.w3.org/ns/org#")
 SCHEMA = Namespace("https://schema.org/")
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+# Prefixes of graph.ttl (those of ontology/kgo.ttl, which opens the file).
+PREFIXES = {
+    "kgo": str(KGO), "kgr": str(KGR), "rdf": RDF_NS, "rdfs": RDFS_NS, "xsd": XSD_NS,
+    "owl": "http://www.w3.org/2002/07/owl#", "skos": str(SKOS), "prov": str(PROV),
+    "dcterms": str(DCTERMS), "org": str(ORG), "schema": str(SCHEMA), "foaf": "http://xmlns.com/foaf/0.1/",
+}
+BATCH_LINES = 20_000           # lines parsed at once: memory stays at one batch
 
 
-def doc_iri(doc_id: str) -> URIRef:
-    return KGR[f"doc-{doc_id}"]
+class _Terms:
+    """`K.Evidence` -> '<https://…/ontology#Evidence>' (N-Triples IRI), made once per name."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def get(self, name: str) -> str:
+        return getattr(self, name)
+
+    def __getattr__(self, name: str) -> str:
+        value = f"<{self.base}{name}>"
+        setattr(self, name, value)          # the next lookup is a plain attribute
+        return value
 
 
-def sentence_iri(doc_id: str, index: int) -> URIRef:
-    return KGR[f"sentence-{doc_id}-{index}"]
+K, R, RDFS_, SKOS_, PROV_, DCT = (_Terms(b) for b in (str(KGO), RDF_NS, RDFS_NS, str(SKOS), str(PROV),
+                                                       str(DCTERMS)))
+INTEGER, DECIMAL, DATE = (f"^^<{XSD_NS}{n}>" for n in ("integer", "decimal", "date"))
+# N-Triples string escapes: these four may not appear as they are between quotes.
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
-def decimal_literal(value: float) -> Literal:
+def doc_iri(doc_id: str) -> str:
+    return f"{KGR}doc-{doc_id}"
+
+
+def sentence_iri(doc_id: str, index: int) -> str:
+    return f"{KGR}sentence-{doc_id}-{index}"
+
+
+def decimal_text(value: float) -> str:
+    """The shortest plain decimal for a float: 1.68e8 -> '168000000', 0.5 -> '0.5'."""
     text = format(Decimal(repr(float(value))), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return Literal(Decimal(text), datatype=XSD.decimal)
+    return text
 
 
-def confidence_literal(value: float) -> Literal:
-    return Literal(Decimal(str(round(float(value), 2))), datatype=XSD.decimal)
+def confidence_text(value: float) -> str:
+    return str(Decimal(str(round(float(value), 2))))
 
 
-def build_graph(resolved: Resolved, include_ontology: bool = True) -> Graph:
-    g = load_ontology() if include_ontology else Graph()
-    for prefix, ns in (("kgo", KGO), ("kgr", KGR), ("skos", SKOS), ("prov", PROV),
-                       ("dcterms", DCTERMS), ("org", ORG), ("schema", SCHEMA)):
-        g.bind(prefix, ns, override=True)
-    by_doc: dict[str, Findings] = {f.document.doc_id: f for f in resolved.findings}
-    used_sentences: set[tuple[str, int]] = set()
+def lit(value: str, lang: str | None = None) -> str:
+    text = value.translate(_ESCAPES)
+    return f'"{text}"@{lang}' if lang else f'"{text}"'
+
+
+def integer(n: int) -> str:
+    return f'"{int(n)}"{INTEGER}'
+
+
+def decimal(text: str) -> str:
+    return f'"{text}"{DECIMAL}'
+
+
+def graph_lines(resolved: Resolved) -> Iterator[str]:
+    """Every triple of the graph except the ontology's, as N-Triples lines, grouped by subject
+    (so that Turtle can write each node once)."""
+    by_doc = {f.document.doc_id: f for f in resolved.findings}
+    outgoing: dict[str, list[str]] = defaultdict(list)      # entity IRI -> "p o" pairs
+    for (pred, s, o) in resolved.relations:
+        outgoing[s].append(f"{K.get(pred)} <{o}>")
+    stat_nodes = []
+    for doc_id, st, reporter in resolved.statistics:
+        node = f"<{KGR}statistic-{short_hash(doc_id, str(st.start), str(st.end))}>"
+        stat_nodes.append(node)
+        if reporter:
+            outgoing[reporter].append(f"{K.reports} {node}")
 
     for f in resolved.findings:
-        add_document(g, f.document)
+        yield from document_lines(f.document)
 
     for e in resolved.entities.values():
-        node = URIRef(e.iri)
-        g.add((node, RDF.type, KGO[e.cls]))
-        g.add((node, SKOS.prefLabel, Literal(e.label, lang="zh")))
-        g.add((node, RDFS.label, Literal(e.label, lang="zh")))
+        node = f"<{e.iri}>"
+        label = lit(e.label, "zh")
+        yield f"{node} {R.type} {K.get(e.cls)} .\n"
+        yield f"{node} {SKOS_.prefLabel} {label} .\n"
+        yield f"{node} {RDFS_.label} {label} .\n"
         for alt in sorted(e.alt_labels):
-            g.add((node, SKOS.altLabel, Literal(alt, lang="zh")))
+            yield f"{node} {SKOS_.altLabel} {lit(alt, 'zh')} .\n"
         for doc_id in sorted(e.documents):
-            g.add((node, KGO.mentionedIn, doc_iri(doc_id)))
-        g.add((node, KGO.documentCount, Literal(len(e.documents))))
-        g.add((node, KGO.confidence, confidence_literal(e.confidence)))
+            yield f"{node} {K.mentionedIn} <{doc_iri(doc_id)}> .\n"
+        yield f"{node} {K.documentCount} {integer(len(e.documents))} .\n"
+        yield f"{node} {K.confidence} {decimal(confidence_text(e.confidence))} .\n"
         for name in sorted(e.passes):
-            g.add((node, KGO.extractedBy, Literal(name)))
+            yield f"{node} {K.extractedBy} {lit(name)} .\n"
+        for pair in outgoing.pop(e.iri, ()):
+            yield f"{node} {pair} .\n"
+    for s, pairs in outgoing.items():               # subjects that are not entities (none today)
+        for pair in pairs:
+            yield f"<{s}> {pair} .\n"
 
+    used_sentences: set[tuple[str, int]] = set()
     for (pred, s, o), rel in resolved.relations.items():
-        g.add((URIRef(s), KGO[pred], URIRef(o)))
         for ev in rel.evidence:
-            node = KGR[f"evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}"]
-            g.add((node, RDF.type, KGO.Evidence))
-            g.add((node, RDF.type, RDF.Statement))
-            g.add((node, RDF.subject, URIRef(s)))
-            g.add((node, RDF.predicate, KGO[pred]))
-            g.add((node, RDF.object, URIRef(o)))
-            g.add((node, KGO.confidence, confidence_literal(ev.confidence)))
-            g.add((node, KGO.extractedBy, Literal(ev.pass_name)))
-            g.add((node, PROV.wasDerivedFrom, sentence_iri(ev.doc_id, ev.sentence)))
+            node = f"<{KGR}evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}>"
+            yield f"{node} {R.type} {K.Evidence} .\n"
+            yield f"{node} {R.type} {R.Statement} .\n"
+            yield f"{node} {R.subject} <{s}> .\n"
+            yield f"{node} {R.predicate} {K.get(pred)} .\n"
+            yield f"{node} {R.object} <{o}> .\n"
+            yield f"{node} {K.confidence} {decimal(confidence_text(ev.confidence))} .\n"
+            yield f"{node} {K.extractedBy} {lit(ev.pass_name)} .\n"
+            yield f"{node} {PROV_.wasDerivedFrom} <{sentence_iri(ev.doc_id, ev.sentence)}> .\n"
             used_sentences.add((ev.doc_id, ev.sentence))
 
-    for doc_id, st, reporter in resolved.statistics:
-        node = KGR[f"statistic-{short_hash(doc_id, str(st.start), str(st.end))}"]
-        g.add((node, RDF.type, KGO.Statistic))
-        g.add((node, KGO.value, decimal_literal(st.value)))
-        g.add((node, KGO.unit, Literal(st.unit)))
-        g.add((node, KGO.metric, Literal(st.metric or st.surface, lang="zh")))
+    for node, (doc_id, st, _) in zip(stat_nodes, resolved.statistics):
+        yield f"{node} {R.type} {K.Statistic} .\n"
+        yield f"{node} {K.value} {decimal(decimal_text(st.value))} .\n"
+        yield f"{node} {K.unit} {lit(st.unit)} .\n"
+        yield f"{node} {K.metric} {lit(st.metric or st.surface, 'zh')} .\n"
         if st.period:
-            g.add((node, KGO.period, Literal(st.period)))
-        g.add((node, RDFS.label, Literal(f"{st.metric} {st.surface}".strip(), lang="zh")))
-        g.add((node, KGO.confidence, confidence_literal(st.confidence)))
-        g.add((node, KGO.extractedBy, Literal(st.pass_name)))
-        doc = by_doc[doc_id].document
-        a, b = doc.raw_span(st.start, st.end)
-        g.add((node, KGO.startOffset, Literal(a)))
-        g.add((node, KGO.endOffset, Literal(b)))
-        g.add((node, PROV.wasDerivedFrom, sentence_iri(doc_id, st.sentence)))
+            yield f"{node} {K.period} {lit(st.period)} .\n"
+        yield f"{node} {RDFS_.label} {lit(f'{st.metric} {st.surface}'.strip(), 'zh')} .\n"
+        yield f"{node} {K.confidence} {decimal(confidence_text(st.confidence))} .\n"
+        yield f"{node} {K.extractedBy} {lit(st.pass_name)} .\n"
+        a, b = by_doc[doc_id].document.raw_span(st.start, st.end)
+        yield f"{node} {K.startOffset} {integer(a)} .\n"
+        yield f"{node} {K.endOffset} {integer(b)} .\n"
+        yield f"{node} {PROV_.wasDerivedFrom} <{sentence_iri(doc_id, st.sentence)}> .\n"
         used_sentences.add((doc_id, st.sentence))
-        if reporter:
-            g.add((URIRef(reporter), KGO.reports, node))
 
     for doc_id, index in sorted(used_sentences):
         f = by_doc[doc_id]
         if not 0 <= index < len(f.sentences):
             continue
         s = f.sentences[index]
-        node = sentence_iri(doc_id, index)
+        node = f"<{sentence_iri(doc_id, index)}>"
         a, b = f.document.raw_span(s.start, s.end)
-        g.add((node, RDF.type, KGO.Sentence))
-        g.add((node, KGO.text, Literal(f.document.surface(s.start, s.end))))
-        g.add((node, KGO.startOffset, Literal(a)))
-        g.add((node, KGO.endOffset, Literal(b)))
-        g.add((node, KGO.sentenceIndex, Literal(index)))
-        g.add((node, KGO.inDocument, doc_iri(doc_id)))
+        yield f"{node} {R.type} {K.Sentence} .\n"
+        yield f"{node} {K.text} {lit(f.document.surface(s.start, s.end))} .\n"
+        yield f"{node} {K.startOffset} {integer(a)} .\n"
+        yield f"{node} {K.endOffset} {integer(b)} .\n"
+        yield f"{node} {K.sentenceIndex} {integer(index)} .\n"
+        yield f"{node} {K.inDocument} <{doc_iri(doc_id)}> .\n"
+
+
+def document_lines(doc: Document) -> Iterator[str]:
+    node = f"<{doc_iri(doc.doc_id)}>"
+    yield f"{node} {R.type} {K.Document} .\n"
+    for p in doc.meta.get("_paths") or [doc.path]:
+        yield f"{node} {K.sourcePath} {lit(p)} .\n"
+    yield f"{node} {K.contentHash} {lit(doc.content_hash)} .\n"
+    yield f"{node} {K.encoding} {lit(doc.encoding)} .\n"
+    yield f"{node} {K.script} {lit(doc.script)} .\n"
+    yield f"{node} {K.sourceFormat} {lit(doc.format)} .\n"
+    meta = doc.meta
+    if meta.get("title"):
+        yield f"{node} {DCT.title} {lit(str(meta['title']), 'zh')} .\n"
+    date = str(meta.get("date") or "")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        yield f'{node} {DCT.date} "{date}"{DATE} .\n'
+    elif date:
+        yield f"{node} {DCT.date} {lit(date)} .\n"
+    for key, prop in (("author", DCT.creator), ("editor", DCT.contributor), ("url", DCT.source)):
+        if meta.get(key):
+            yield f"{node} {prop} {lit(str(meta[key]))} .\n"
+
+
+def graph_triples(resolved: Resolved, counter: list[int] | None = None) -> Iterator[ox.Triple]:
+    """The triples of `graph_lines` as pyoxigraph Triples, parsed one batch at a time
+    (`counter[0]` counts them)."""
+    def parsed_batches():
+        lines = graph_lines(resolved)
+        while batch := list(islice(lines, BATCH_LINES)):
+            if counter is not None:
+                counter[0] += len(batch)
+            # A lone surrogate (from a damaged file) cannot be UTF-8: it becomes '?'.
+            yield ox.parse("".join(batch).encode("utf-8", "replace"), format=ox.RdfFormat.N_TRIPLES)
+    return chain.from_iterable(parsed_batches())
+
+
+@functools.lru_cache(maxsize=1)
+def ontology_triple_count() -> int:
+    return sum(1 for _ in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE))
+
+
+def write_turtle(resolved: Resolved, path: str | Path) -> int:
+    """Write graph.ttl: the ontology file as it is (prefixes, comments and layout kept), then
+    the resolved graph, one block per subject. Returns the number of triples written."""
+    count = [0]
+    with open(path, "wb") as f:
+        f.write((ONTOLOGY_DIR / "kgo.ttl").read_bytes().rstrip(b"\n") + b"\n\n")
+        out = _Spaced(f)
+        ox.serialize(graph_triples(resolved, count), out, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+        out.close()
+    return count[0] + ontology_triple_count()
+
+
+class _Spaced:
+    """A file writer that puts an empty line after each statement (one per subject), for
+    people reading graph.ttl. Safe on bytes: the serializer escapes line breaks inside
+    literals, so ' .' at the end of a line always ends a statement."""
+
+    def __init__(self, f):
+        self.f, self.tail = f, b""
+
+    def write(self, chunk) -> int:
+        data = self.tail + bytes(chunk)
+        cut = data.rfind(b"\n") + 1             # keep a partial line for the next chunk
+        self.f.write(data[:cut].replace(b" .\n", b" .\n\n").replace(b" .\n\n@prefix", b" .\n@prefix"))
+        self.tail = data[cut:]
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.f.write(self.tail)
+        self.tail = b""
+
+
+def to_rdflib(triples: Iterable[ox.Triple], graph: Graph | None = None) -> Graph:
+    """Add pyoxigraph triples to an rdflib Graph (a new one if none is given)."""
+    g = Graph() if graph is None else graph
+    xsd_string = XSD_NS + "string"
+
+    def term(t):
+        if isinstance(t, ox.NamedNode):
+            return URIRef(t.value)
+        if isinstance(t, ox.BlankNode):
+            return BNode(t.value)
+        if t.language:
+            return Literal(t.value, lang=t.language)
+        dt = t.datatype.value
+        return Literal(t.value) if dt == xsd_string else Literal(t.value, datatype=URIRef(dt))
+
+    for t in triples:
+        g.add((term(t.subject), term(t.predicate), term(t.object)))
     return g
 
 
-def add_document(g: Graph, doc: Document) -> None:
-    node = doc_iri(doc.doc_id)
-    g.add((node, RDF.type, KGO.Document))
-    paths = doc.meta.get("_paths") or [doc.path]
-    for p in paths:
-        g.add((node, KGO.sourcePath, Literal(p)))
-    g.add((node, KGO.contentHash, Literal(doc.content_hash)))
-    g.add((node, KGO.encoding, Literal(doc.encoding)))
-    g.add((node, KGO.script, Literal(doc.script)))
-    g.add((node, KGO.sourceFormat, Literal(doc.format)))
-    meta = doc.meta
-    if meta.get("title"):
-        g.add((node, DCTERMS.title, Literal(str(meta["title"]), lang="zh")))
-    date = str(meta.get("date") or "")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-        g.add((node, DCTERMS.date, Literal(date, datatype=XSD.date)))
-    elif date:
-        g.add((node, DCTERMS.date, Literal(date)))
-    if meta.get("author"):
-        g.add((node, DCTERMS.creator, Literal(str(meta["author"]))))
-    if meta.get("editor"):
-        g.add((node, DCTERMS.contributor, Literal(str(meta["editor"]))))
-    if meta.get("url"):
-        g.add((node, DCTERMS.source, Literal(str(meta["url"]))))
+def build_graph(resolved: Resolved, include_ontology: bool = True) -> Graph:
+    """The graph as an rdflib Graph: the same triples graph.ttl holds."""
+    g = load_ontology() if include_ontology else Graph()
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, Namespace(ns), override=True)
+    return to_rdflib(graph_triples(resolved), g)

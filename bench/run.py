@@ -1,0 +1,256 @@
+"""Benchmark `kg build` on a corpus against the floor a jieba-based pipeline starts from.
+
+    python bench/make_corpus.py --mb 20 --out /tmp/corpus-20mb
+    python bench/run.py /tmp/corpus-20mb --runs 3 --jobs 1 2
+
+Prints, for the same text, the medians of --runs runs of:
+  * bare `jieba.cut` over every file (precise mode, and without HMM), dictionary already loaded;
+  * the stages of one build in this process, one after the other (ingest, segment: sentence
+    splitting and every jieba call the passes make, passes: the rest of the passes, resolve,
+    rdf: making the triples, serialize: writing graph.ttl, render: graph.html);
+  * `kg build` as users run it, for each --jobs value: wall time, chars/s, peak memory of all its
+    processes, triples, and the ratio to bare jieba.cut;
+  * with a warm cache, the rebuild after adding one new article (--incremental, on by default).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import jieba  # noqa: E402
+import jieba.posseg  # noqa: E402
+
+jieba.setLogLevel(60)
+
+
+def corpus_texts(corpus: Path) -> tuple[list[Path], list[str], int]:
+    from kg.ingest import collect_paths
+    paths, _ = collect_paths([str(corpus)])
+    texts = [p.read_bytes().decode("utf-8", "replace") for p in paths]
+    return paths, texts, sum(p.stat().st_size for p in paths)
+
+
+def bare_jieba(texts: list[str], hmm: bool) -> float:
+    t = time.perf_counter()
+    for text in texts:
+        for _ in jieba.cut(text, HMM=hmm):
+            pass
+    return time.perf_counter() - t
+
+
+class JiebaClock:
+    """Counts the time spent inside jieba (cut and POS tagging), once per outermost call."""
+
+    def __init__(self):
+        self.seconds, self.depth = 0.0, 0
+        for cls in (jieba.Tokenizer, jieba.posseg.POSTokenizer):
+            cls.cut = self._timed(cls.cut)
+        jieba.cut, jieba.lcut = jieba.dt.cut, jieba.dt.lcut    # module names bound at import
+
+    def _timed(self, cut):
+        clock = self
+
+        def timed_cut(*args, **kwargs):
+            gen = cut(*args, **kwargs)
+            while True:
+                clock.depth += 1
+                t = time.perf_counter()
+                try:
+                    item = next(gen)
+                except StopIteration:
+                    return
+                finally:
+                    clock.depth -= 1
+                    if clock.depth == 0:
+                        clock.seconds += time.perf_counter() - t
+                yield item
+        return timed_cut
+
+
+def stages(paths: list[Path], jclock: JiebaClock, render: bool) -> dict[str, float]:
+    """One build in this process, stage by stage (no cache, one process)."""
+    from kg.ingest import read_document
+    from kg.passes import run_passes
+    from kg.rdf import build_graph, graph_triples, write_turtle
+    from kg.resolve import resolve
+    from kg.segment import split_sentences
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    docs = [read_document(p) for p in paths]
+    out["ingest"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for d in docs:
+        split_sentences(d.text)
+    split = time.perf_counter() - t
+    jclock.seconds = 0.0
+    t = time.perf_counter()
+    findings = [run_passes(d) for d in docs]
+    passes = time.perf_counter() - t
+    out["segment"] = split + jclock.seconds
+    out["passes"] = passes - out["segment"]     # the passes split sentences again themselves
+    t = time.perf_counter()
+    resolved = resolve(findings)
+    out["resolve"] = time.perf_counter() - t
+    t = time.perf_counter()
+    triples = sum(1 for _ in graph_triples(resolved))
+    out["rdf"] = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        write_turtle(resolved, Path(tmp) / "graph.ttl")
+        out["serialize"] = max(0.0, time.perf_counter() - t - out["rdf"])
+        if render:
+            from kg.render import render_html
+            t = time.perf_counter()
+            render_html(build_graph(resolved), Path(tmp) / "graph.html")
+            out["render"] = time.perf_counter() - t
+    out["triples"] = triples
+    return out
+
+
+def run_build(args: list[str]) -> tuple[float, float, dict]:
+    """`python -m kg build …`: wall seconds, peak RSS of its process tree (MB), its report."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "kg", "build", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    if psutil is not None:
+        p = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                tree = [p, *p.children(recursive=True)]
+                peak = max(peak, sum(c.memory_info().rss for c in tree if c.is_running()) / 2**20)
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+    _, err = proc.communicate()
+    seconds = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"kg build failed:\n{err.decode(errors='replace')[-2000:]}")
+    out = Path(args[args.index("--out") + 1])
+    return seconds, peak, json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        mem = float("nan")
+    from importlib.metadata import version
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM; Python {platform.python_version()}, "
+            f"jieba {version('jieba')}, pyoxigraph {version('pyoxigraph')}, rdflib {version('rdflib')}")
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Benchmark kg build against bare jieba.cut.")
+    ap.add_argument("corpus", type=Path)
+    ap.add_argument("--runs", type=int, default=3, help="runs per measurement; medians are printed")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, os.cpu_count() or 1],
+                    help="--jobs values of kg build to time (default: 1 and all cores)")
+    ap.add_argument("--html", action="store_true", help="also time graph.html (slow on big corpora)")
+    ap.add_argument("--no-stages", action="store_true", help="skip the in-process stage breakdown")
+    ap.add_argument("--no-incremental", action="store_true", help="skip the add-one-article rebuild")
+    ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = ap.parse_args(argv)
+
+    paths, texts, size = corpus_texts(args.corpus)
+    chars = sum(len(t) for t in texts)
+    mb = size / 1e6
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"machine: {machine()}")
+    print(f"corpus: {args.corpus}: {len(paths)} files, {mb:.1f} MB, {chars:,} characters")
+    results: dict = {"corpus_mb": mb, "files": len(paths), "chars": chars}
+
+    jieba.initialize()                       # the dictionary load is not part of the floor
+    for hmm in (True, False):
+        secs = [bare_jieba(texts, hmm) for _ in range(args.runs)]
+        key = "jieba_cut" if hmm else "jieba_cut_no_hmm"
+        results[key] = median(secs)
+        print(f"bare jieba.cut{'' if hmm else ' HMM=False'}: {median(secs):.2f} s, "
+              f"{mb / median(secs):.2f} MB/s")
+    floor = results["jieba_cut"]
+
+    if not args.no_stages:
+        jclock = JiebaClock()
+        runs = [stages(paths, jclock, args.html) for _ in range(args.runs)]
+        names = [k for k in runs[0] if k != "triples"]
+        results["stages"] = {k: median([r[k] for r in runs]) for k in names}
+        print("stages, one process, in order (s): " + ", ".join(
+            f"{k} {v:.2f}" for k, v in results["stages"].items()) +
+            f"; sum {sum(results['stages'].values()):.2f} = "
+            f"{sum(results['stages'].values()) / floor:.2f} x bare jieba.cut")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        html = [] if args.html else ["--no-html"]
+        results["builds"] = {}
+        for jobs in args.jobs:
+            runs = []
+            for _ in range(args.runs):
+                shutil.rmtree(out, ignore_errors=True)
+                runs.append(run_build([str(args.corpus), "--out", str(out), "-q", "--jobs", str(jobs),
+                                       "--no-cache", *html]))
+            wall = median([r[0] for r in runs])
+            peak = median([r[1] for r in runs])
+            report = runs[-1][2]
+            results["builds"][jobs] = {"seconds": wall, "peak_rss_mb": peak, "triples": report.get("triples"),
+                                       "timings": report.get("timings"), "ratio": wall / floor}
+            print(f"kg build --jobs {jobs}: {wall:.2f} s, {chars / wall:,.0f} chars/s "
+                  f"({mb / wall:.2f} MB/s), peak RSS {peak:,.0f} MB, {report.get('triples'):,} triples, "
+                  f"ratio to bare jieba.cut {wall / floor:.2f}; report timings {report.get('timings')}")
+
+        if not args.no_incremental:
+            sys.path.insert(0, str(ROOT / "bench"))
+            from make_corpus import make_corpus
+            jobs = max(args.jobs)
+            shutil.rmtree(out, ignore_errors=True)
+            base = [str(args.corpus), "--out", str(out), "-q", "--jobs", str(jobs), *html]
+            full, _, _ = run_build(base)                     # fills the cache
+            extra = Path(tmp) / "extra"
+            times = []
+            for i in range(args.runs):
+                shutil.rmtree(extra, ignore_errors=True)
+                make_corpus(extra, 0, seed=1000 + i, first=10**6 + i, count=1)
+                seconds, _, report = run_build([*base[:1], str(extra), *base[1:]])
+                times.append(seconds)
+            inc = median(times)
+            results["incremental"] = {"full_with_cache_fill": full, "add_one": inc,
+                                      "ratio": inc / results["builds"][jobs]["seconds"],
+                                      "timings": report.get("timings"), "cache": report.get("cache")}
+            print(f"add one article (cache warm, --jobs {jobs}): {inc:.2f} s = "
+                  f"{100 * inc / results['builds'][jobs]['seconds']:.1f}% of the full build "
+                  f"(first build filling the cache: {full:.2f} s); timings {report.get('timings')}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

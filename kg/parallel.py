@@ -1,0 +1,168 @@
+"""Per-document work (ingest and passes) on several processes or on a Dask cluster.
+
+Documents never see each other until resolve, so each file is a task. Results always come back
+in input order, which keeps every later step, and so the graph, the same whatever the number of
+processes. `--jobs N` uses a local process pool (fork where the system has it, so the workers
+start with the word dictionary and lexicons the parent already loaded); `--engine dask` sends
+the tasks to a Dask cluster (a local one when no `--scheduler` is given) and keeps resolve and
+the writers on the client. Workers of a remote cluster must have this package installed at the
+same version and must see the input files under the same paths (a shared file system).
+
+With a cache (kg.cache), the parent looks every file up first and only sends the misses out.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import multiprocessing
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+from .cache import dumps, loads
+from .model import Findings
+
+ENGINES = ("local", "dask")
+BATCH = 8                  # files per Dask task: the scheduler costs about a millisecond a task
+
+
+@dataclass
+class Outcome:
+    """What one file gave: findings, or the one-line reason it was skipped."""
+    findings: Findings | None = None
+    error: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)   # worker time per stage
+    cached: bool = False
+    blob: bytes | None = None      # the findings as kg.cache.dumps made them in a worker
+
+
+def default_jobs() -> int:
+    """All the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:          # not on Linux
+        return os.cpu_count() or 1
+
+
+def inline(jobs: int | None, engine: str, count: int) -> bool:
+    """Does the work run in this process (one job, or nothing to share)?"""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (one of {', '.join(ENGINES)})")
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    return engine == "local" and (jobs == 1 or count <= 1)
+
+
+def map_ordered(fn: Callable[[Any], Any], items: Sequence, *, jobs: int | None = None,
+                engine: str = "local", scheduler: str | None = None) -> Iterator:
+    """fn(item) for every item, in input order, computed on `jobs` processes or on Dask."""
+    if inline(jobs, engine, len(items)):
+        yield from map(fn, items)
+        return
+    jobs = default_jobs() if jobs is None else jobs
+    if engine == "dask":
+        yield from _dask_map(fn, items, jobs, scheduler)
+    else:
+        yield from _pool_map(fn, items, min(jobs, len(items)))
+
+
+def _pool_map(fn, items: Sequence, jobs: int) -> Iterator:
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # Small chunks: article sizes vary, and a result is a few hundred kB at most.
+    chunk = max(1, min(8, len(items) // (jobs * 16)))
+    with ctx.Pool(jobs) as pool:
+        yield from pool.imap(fn, items, chunksize=chunk)
+
+
+def _run_batch(fn, batch: list) -> list:
+    return [fn(item) for item in batch]
+
+
+def _dask_map(fn, items: Sequence, jobs: int, scheduler: str | None) -> Iterator:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise RuntimeError("--engine dask needs Dask: pip install 'zh-policy-kg[dask]'") from None
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        slots = max(1, sum(client.nthreads().values()))
+        pending: deque = deque()
+        batches = (list(items[i:i + BATCH]) for i in range(0, len(items), BATCH))
+        for batch in batches:       # a bounded window: memory stays flat on any corpus size
+            pending.append(client.submit(_run_batch, fn, batch, pure=False))
+            if len(pending) >= 4 * slots:
+                yield from _take(pending.popleft())
+        while pending:
+            yield from _take(pending.popleft())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _take(future) -> list:
+    result = future.result()
+    future.release()
+    return result
+
+
+def _remote(fn: Callable[[Any], Outcome], item) -> Outcome:
+    """fn in a worker: the findings travel as one bytes object (pickled once, in the worker;
+    the parent stores those bytes in the cache as they are)."""
+    outcome = fn(item)
+    if outcome.findings is not None:
+        outcome.blob, outcome.findings = dumps(outcome.findings), None
+    return outcome
+
+
+def preload() -> None:
+    """Load jieba's dictionary and part-of-speech table (about 1 s) in this process, before any
+    worker forks: the workers then share them instead of each loading its own."""
+    import jieba
+    import jieba.posseg  # noqa: F401  (loads the tag table on import)
+    jieba.setLogLevel(60)
+    jieba.initialize()
+
+
+def extract_all(fn: Callable[[Any], Outcome], paths: Sequence, *, jobs: int | None = None,
+                engine: str = "local", scheduler: str | None = None,
+                cache=None, prepare: Callable[[], None] | None = None) -> Iterator[tuple[Any, Outcome]]:
+    """(path, Outcome) for every path, in input order. `fn(path) -> Outcome` does the work;
+    with a kg.cache.FindingsCache, cached findings are used and new ones stored. `prepare()`
+    runs once before the first file that has to be worked on."""
+    keys = [cache.key(p) if cache is not None else None for p in paths]
+    todo = [i for i, k in enumerate(keys) if not (cache is not None and cache.has(k))]
+    if todo:
+        preload()
+        if prepare is not None:
+            prepare()
+    task = fn if inline(jobs, engine, len(todo)) else functools.partial(_remote, fn)
+    fresh = map_ordered(task, [paths[i] for i in todo], jobs=jobs, engine=engine, scheduler=scheduler)
+    todo_set = set(todo)
+    for i, (path, key) in enumerate(zip(paths, keys)):
+        if i in todo_set:
+            outcome = next(fresh)
+            if outcome.blob is not None:
+                outcome.findings = loads(outcome.blob)
+            if cache is not None and outcome.findings is not None:
+                cache.put(key, outcome.findings, outcome.blob)
+                cache.misses += 1
+            outcome.blob = None
+        else:
+            found = cache.get(key)
+            if found is None:               # damaged entry: make it again, here
+                outcome = fn(path)
+                if outcome.findings is not None:
+                    cache.put(key, outcome.findings)
+            else:
+                outcome = Outcome(findings=found, cached=True)
+        yield path, outcome

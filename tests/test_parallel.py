@@ -1,0 +1,78 @@
+"""--jobs N and --engine dask give exactly what one process gives."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+from kg.build import build
+from kg.cli import main
+from kg.parallel import default_jobs, map_ordered
+
+ROOT = Path(__file__).resolve().parent.parent
+VOLATILE = ("seconds", "timings", "cache")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """Seeds and dev articles (Simplified and Traditional), a duplicate and two bad files."""
+    folder = tmp_path_factory.mktemp("corpus")
+    for p in sorted((ROOT / "seeds").glob("*.txt")) + sorted((ROOT / "tests/dev/articles").glob("*.txt")):
+        shutil.copy(p, folder / p.name)
+    shutil.copy(ROOT / "seeds" / "000_4cdc6849661e5039.txt", folder / "zz_same_as_000.txt")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def one_process(corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("jobs1")
+    build([str(corpus)], out, quiet=True, render=False, jobs=1, cache=False)
+    return out
+
+
+def outputs(out: Path) -> tuple[bytes, dict]:
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    return (out / "graph.ttl").read_bytes(), {k: v for k, v in report.items() if k not in VOLATILE}
+
+
+def test_two_processes_give_the_same_graph_and_report(corpus, one_process, tmp_path):
+    result = build([str(corpus)], tmp_path, quiet=True, render=False, jobs=2, cache=False)
+    graph, report = outputs(tmp_path)
+    assert (graph, report) == outputs(one_process)
+    assert result.documents == 16
+    assert len(report["errors"]) == 2 and any("same text" in w for w in report["warnings"])
+    timings = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["timings"]
+    assert {"ingest", "passes", "extract", "resolve", "rdf_serialize"} <= set(timings)
+
+
+def test_order_is_kept_whatever_finishes_first():
+    items = list(range(300, 0, -1))
+    assert list(map_ordered(str, items, jobs=2)) == [str(i) for i in items]
+    assert list(map_ordered(str, [], jobs=2)) == []
+    assert default_jobs() >= 1
+    with pytest.raises(ValueError):
+        list(map_ordered(str, items, jobs=0))
+    with pytest.raises(ValueError):
+        list(map_ordered(str, items, engine="spark"))
+
+
+def test_cli_refuses_bad_parallel_options(corpus, tmp_path, capsys):
+    assert main(["build", str(corpus), "--out", str(tmp_path), "--jobs", "0"]) == 2
+    assert main(["build", str(corpus), "--out", str(tmp_path), "--scheduler", "tcp://x:8786"]) == 2
+    assert "--engine dask" in capsys.readouterr().err
+
+
+def test_dask_local_cluster_builds_the_same_graph(corpus, one_process, tmp_path):
+    pytest.importorskip("distributed", reason="Dask is not installed (pip install 'zh-policy-kg[dask]')")
+    build([str(corpus)], tmp_path, quiet=True, render=False, jobs=2, engine="dask", cache=False)
+    graph, report = outputs(tmp_path)
+    assert report == outputs(one_process)[1]
+    assert isomorphic(Graph().parse(data=graph.decode("utf-8"), format="turtle"),
+                      Graph().parse(one_process / "graph.ttl", format="turtle"))
+    assert graph == outputs(one_process)[0]               # and even the same bytes
