@@ -264,6 +264,9 @@ def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True) ->
             _fsync(stage / name)
         for name in names:
             os.replace(stage / name, out_dir / name)
+        if not render:
+            # A page from an earlier build would no longer match graph.ttl.
+            (out_dir / "graph.html").unlink(missing_ok=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return triples

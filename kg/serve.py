@@ -325,6 +325,9 @@ class Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             return self._reply(*_text(411, "Content-Length required"))
+        if length < 0:
+            self.close_connection = True
+            return self._reply(*_text(400, "Content-Length must not be negative"))
         if length > self.server.max_request:
             self.close_connection = True   # the body is not read
             return self._reply(*_text(413, f"request body over {self.server.max_request} bytes"))

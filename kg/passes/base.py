@@ -122,8 +122,11 @@ class Context:
         """One reading of each span: longer and surer mentions win; allowed nestings are kept."""
         ranked = sorted(self.mentions, key=lambda m: (-(m.end - m.start), -m.confidence, m.start))
         kept: list[Mention] = []
+        covering: dict[int, list[Mention]] = {}   # offset -> kept mentions over it (no n² scan)
         for m in ranked:
-            same = next((k for k in kept if (k.start, k.end, k.cls, k.name) ==
+            near = {id(k): k for pos in range(m.start, m.end) for k in covering.get(pos, ())}
+            near = list(near.values()) if m.start >= 0 else []
+            same = next((k for k in near if (k.start, k.end, k.cls, k.name) ==
                          (m.start, m.end, m.cls, m.name)), None)
             if same is not None:                 # two passes agree: keep what each knows
                 for key, value in m.attrs.items():
@@ -133,10 +136,24 @@ class Context:
                         same.attrs.setdefault(key, value)
                 same.aliases = tuple(dict.fromkeys(same.aliases + m.aliases))
                 continue
-            if any(self._blocks(k, m) for k in kept):
+            if any(self._blocks(k, m) for k in near):
                 continue
             kept.append(m)
+            for pos in range(m.start, m.end):
+                covering.setdefault(pos, []).append(m)
         self.mentions = sorted(kept, key=lambda m: (m.start, -(m.end - m.start)))
+        self.__dict__.pop("agency_ending_at", None)
+
+    def by_sentence(self, cls: str | None = None) -> dict[int, list[Mention]]:
+        """Settled mentions grouped by sentence (optionally of one class), computed once."""
+        key = ("by_sentence", cls)
+        if key not in self.memo:
+            groups: dict[int, list[Mention]] = {}
+            for m in self.mentions:
+                if cls is None or m.cls == cls:
+                    groups.setdefault(m.sentence, []).append(m)
+            self.memo[key] = groups
+        return self.memo[key]
 
     @staticmethod
     def _blocks(k: Mention, m: Mention) -> bool:

@@ -65,7 +65,10 @@ def is_object(ctx: Context, m: Mention) -> bool:
 
 def clause_start(ctx: Context, offset: int) -> int:
     breaks = patterns()["sentence"]["clause_breaks"] + patterns()["sentence"]["enders"] + "\n"
-    return max(ctx.text.rfind(ch, 0, offset) for ch in breaks) + 1
+    # Look back a bounded distance: a run-on clause must not make every lookup scan the text.
+    floor = max(0, offset - 300)
+    found = max(ctx.text.rfind(ch, floor, offset) for ch in breaks)
+    return found + 1 if found >= 0 else floor
 
 
 def agencies_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mention]:

@@ -28,7 +28,7 @@ def _conf():
     unit_rx = "|".join(map(re.escape, units))
     cn = "".join(conf["chinese_digits"]) + "".join(conf["chinese_units"])
     rx = re.compile(
-        rf"(?P<num>\d+(?:[.,]\d+)*|[{cn}]+)\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
+        rf"(?<![\d.])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?(?![\d.])|\d+(?:\.\d+)?(?![\d.])|[{cn}]+)\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
         rf"(?P<unit>{unit_rx})")
     return conf, rx
 
@@ -96,8 +96,8 @@ def statistics(ctx: Context) -> None:
     refs = coreferences(ctx)
     for s in ctx.sentences:
         found = []
-        named = [(a.start - s.start, a.end - s.start) for a in ctx.mentions if a.sentence == s.index
-                 and a.cls != "CrimeType"]
+        in_sentence = ctx.by_sentence().get(s.index, [])
+        named = [(a.start - s.start, a.end - s.start) for a in in_sentence if a.cls != "CrimeType"]
         for m in rx.finditer(s.text):
             start, end = m.start(), m.end()
             if not m.group("num")[0].isdigit():
@@ -128,8 +128,8 @@ def statistics(ctx: Context) -> None:
             unit = m.group("unit")
             # The metric starts after the previous figure and after any agency named before it.
             cut = max([found[found.index(m) - 1].end() if found.index(m) else 0] +
-                      [a.end - s.start for a in ctx.mentions if a.cls == "Agency"
-                       and a.sentence == s.index and a.end - s.start <= m.start()])
+                      [a.end - s.start for a in in_sentence if a.cls == "Agency"
+                       and a.end - s.start <= m.start()])
             metric = metric_for(s.text, m, previous, cut)
             abs_start = s.start + m.start()
             subject, confidence = subject_before(ctx, abs_start, refs)
