@@ -17,6 +17,7 @@ so `獴猎`, `“獴猎”` and `獴猎行动` all find the campaign.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +125,19 @@ def to_term(value) -> ox.NamedNode | ox.Literal | ox.BlankNode:
     text = str(value)
     if text.startswith("<") and text.endswith(">") and len(text) > 2:
         return ox.NamedNode(text[1:-1])
-    return ox.Literal(text)
+    # Names are stored in Simplified script: a Traditional name finds its entity even when that
+    # Traditional form never occurred in a document.
+    return ox.Literal(_simplified(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _converter():
+    import opencc
+    return opencc.OpenCC("t2s")
+
+
+def _simplified(text: str) -> str:
+    return _converter().convert(text)
 
 
 def check_params(named: NamedQuery | None, values: dict) -> None:
