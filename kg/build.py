@@ -139,7 +139,8 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
     report["timings"] = timings     # seconds per stage; write_outputs adds its own
     if store is not None:
         report["cache"] = {"folder": str(store.root), "hits": store.hits, "misses": store.misses}
-    triples = write_outputs(out_dir, resolved, report, render=render)
+    parts = store.parts(f"min_confidence={min_confidence}") if store is not None else None
+    triples = write_outputs(out_dir, resolved, report, render=render, parts=parts)
     if store is not None:
         store.prune()
     return BuildResult(out_dir, len(findings), len(resolved.entities), len(resolved.relations),
@@ -233,9 +234,9 @@ def _warm_up() -> None:
 
 
 # ---------------------------------------------------------------- atomic outputs
-def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True) -> int:
+def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True, parts=None) -> int:
     """Write every output into a staging folder inside `out_dir`, then move them into place.
-    Returns the number of triples in graph.ttl.
+    Returns the number of triples in graph.ttl (`parts`: kept Turtle of documents, kg.cache).
 
     Until the moves, `out_dir` keeps its previous outputs untouched; the moves are renames
     on one file system, done one after the other (graph.ttl, graph.html, report.json)."""
@@ -246,7 +247,7 @@ def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True) ->
     try:
         names = ["graph.ttl"]
         t = time.perf_counter()
-        triples = write_turtle(resolved, stage / "graph.ttl")   # triples made as they are written
+        triples = write_turtle(resolved, stage / "graph.ttl", parts)   # made as they are written
         timings["rdf_serialize"] = time.perf_counter() - t
         if render:
             from .render import render_html

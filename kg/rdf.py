@@ -7,10 +7,12 @@ found it), so that plain SPARQL reaches both the fact and why we believe it.
 Speed: the triples are written here as N-Triples lines, one subject after the other
 (`graph_lines`), which Oxigraph parses (strictly: a malformed term fails the build instead of
 reaching the file) and writes as Turtle with prefixes, one block per subject (`write_turtle`).
-Making Python term objects one by one costs about 3 µs a triple, rdflib's store and Turtle
-writer more still; on a corpus of a million triples that was most of the build. Nothing is held
-in memory but one batch of lines. `build_graph` gives the same triples as an rdflib Graph, for
-the callers that want rdflib's API (the HTML page, tests).
+For 390,000 triples rdflib's memory store and Turtle writer took 17.5 s and 400 MB; this takes
+1 s (about 2.7 µs a triple) and holds one batch of lines at a time (bench/README.md). The
+triples about one document (its evidence, statistics and sentences: most of the graph) depend
+on that document alone, so the cache keeps their Turtle (`document_parts`,
+kg.cache.DocumentParts) and a rebuild writes anew only the documents and entities. `build_graph` gives the same triples as an rdflib
+Graph, for the callers that want rdflib's API (the HTML page, tests).
 """
 from __future__ import annotations
 
@@ -101,17 +103,24 @@ def decimal(text: str) -> str:
 
 def graph_lines(resolved: Resolved) -> Iterator[str]:
     """Every triple of the graph except the ontology's, as N-Triples lines, grouped by subject
-    (so that Turtle can write each node once)."""
-    by_doc = {f.document.doc_id: f for f in resolved.findings}
+    (so that Turtle can write each node once): the corpus part, then each document's part."""
+    yield from corpus_lines(resolved)
+    for _, lines in document_parts(resolved):
+        yield from lines
+
+
+def statistic_node(doc_id: str, st) -> str:
+    return f"<{KGR}statistic-{short_hash(doc_id, str(st.start), str(st.end))}>"
+
+
+def corpus_lines(resolved: Resolved) -> Iterator[str]:
+    """The documents and the entities with their relations: what every build writes anew."""
     outgoing: dict[str, list[str]] = defaultdict(list)      # entity IRI -> "p o" pairs
     for (pred, s, o) in resolved.relations:
         outgoing[s].append(f"{K.get(pred)} <{o}>")
-    stat_nodes = []
     for doc_id, st, reporter in resolved.statistics:
-        node = f"<{KGR}statistic-{short_hash(doc_id, str(st.start), str(st.end))}>"
-        stat_nodes.append(node)
         if reporter:
-            outgoing[reporter].append(f"{K.reports} {node}")
+            outgoing[reporter].append(f"{K.reports} {statistic_node(doc_id, st)}")
 
     for f in resolved.findings:
         yield from document_lines(f.document)
@@ -136,21 +145,39 @@ def graph_lines(resolved: Resolved) -> Iterator[str]:
         for pair in pairs:
             yield f"<{s}> {pair} .\n"
 
-    used_sentences: set[tuple[str, int]] = set()
+
+def document_parts(resolved: Resolved) -> Iterator[tuple[str, Iterator[str]]]:
+    """(doc id, lines) per document: its evidence, statistics and sentences. These depend on that
+    document's findings alone (and on the knowledge files), so a cache can keep them."""
+    evidence = defaultdict(list)
     for (pred, s, o), rel in resolved.relations.items():
         for ev in rel.evidence:
-            node = f"<{KGR}evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}>"
-            yield f"{node} {R.type} {K.Evidence} .\n"
-            yield f"{node} {R.type} {R.Statement} .\n"
-            yield f"{node} {R.subject} <{s}> .\n"
-            yield f"{node} {R.predicate} {K.get(pred)} .\n"
-            yield f"{node} {R.object} <{o}> .\n"
-            yield f"{node} {K.confidence} {decimal(confidence_text(ev.confidence))} .\n"
-            yield f"{node} {K.extractedBy} {lit(ev.pass_name)} .\n"
-            yield f"{node} {PROV_.wasDerivedFrom} <{sentence_iri(ev.doc_id, ev.sentence)}> .\n"
-            used_sentences.add((ev.doc_id, ev.sentence))
+            evidence[ev.doc_id].append((pred, s, o, ev))
+    statistics = defaultdict(list)
+    for doc_id, st, _ in resolved.statistics:
+        statistics[doc_id].append(st)
+    for f in resolved.findings:
+        doc_id = f.document.doc_id
+        yield doc_id, _document_part(f, evidence[doc_id], statistics[doc_id])
 
-    for node, (doc_id, st, _) in zip(stat_nodes, resolved.statistics):
+
+def _document_part(f, evidence, statistics) -> Iterator[str]:
+    doc_id, doc = f.document.doc_id, f.document
+    used_sentences: set[int] = set()
+    for pred, s, o, ev in evidence:
+        node = f"<{KGR}evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}>"
+        yield f"{node} {R.type} {K.Evidence} .\n"
+        yield f"{node} {R.type} {R.Statement} .\n"
+        yield f"{node} {R.subject} <{s}> .\n"
+        yield f"{node} {R.predicate} {K.get(pred)} .\n"
+        yield f"{node} {R.object} <{o}> .\n"
+        yield f"{node} {K.confidence} {decimal(confidence_text(ev.confidence))} .\n"
+        yield f"{node} {K.extractedBy} {lit(ev.pass_name)} .\n"
+        yield f"{node} {PROV_.wasDerivedFrom} <{sentence_iri(doc_id, ev.sentence)}> .\n"
+        used_sentences.add(ev.sentence)
+
+    for st in statistics:
+        node = statistic_node(doc_id, st)
         yield f"{node} {R.type} {K.Statistic} .\n"
         yield f"{node} {K.value} {decimal(decimal_text(st.value))} .\n"
         yield f"{node} {K.unit} {lit(st.unit)} .\n"
@@ -160,21 +187,20 @@ def graph_lines(resolved: Resolved) -> Iterator[str]:
         yield f"{node} {RDFS_.label} {lit(f'{st.metric} {st.surface}'.strip(), 'zh')} .\n"
         yield f"{node} {K.confidence} {decimal(confidence_text(st.confidence))} .\n"
         yield f"{node} {K.extractedBy} {lit(st.pass_name)} .\n"
-        a, b = by_doc[doc_id].document.raw_span(st.start, st.end)
+        a, b = doc.raw_span(st.start, st.end)
         yield f"{node} {K.startOffset} {integer(a)} .\n"
         yield f"{node} {K.endOffset} {integer(b)} .\n"
         yield f"{node} {PROV_.wasDerivedFrom} <{sentence_iri(doc_id, st.sentence)}> .\n"
-        used_sentences.add((doc_id, st.sentence))
+        used_sentences.add(st.sentence)
 
-    for doc_id, index in sorted(used_sentences):
-        f = by_doc[doc_id]
+    for index in sorted(used_sentences):
         if not 0 <= index < len(f.sentences):
             continue
         s = f.sentences[index]
         node = f"<{sentence_iri(doc_id, index)}>"
-        a, b = f.document.raw_span(s.start, s.end)
+        a, b = doc.raw_span(s.start, s.end)
         yield f"{node} {R.type} {K.Sentence} .\n"
-        yield f"{node} {K.text} {lit(f.document.surface(s.start, s.end))} .\n"
+        yield f"{node} {K.text} {lit(doc.surface(s.start, s.end))} .\n"
         yield f"{node} {K.startOffset} {integer(a)} .\n"
         yield f"{node} {K.endOffset} {integer(b)} .\n"
         yield f"{node} {K.sentenceIndex} {integer(index)} .\n"
@@ -203,17 +229,21 @@ def document_lines(doc: Document) -> Iterator[str]:
             yield f"{node} {prop} {lit(str(meta[key]))} .\n"
 
 
-def graph_triples(resolved: Resolved, counter: list[int] | None = None) -> Iterator[ox.Triple]:
-    """The triples of `graph_lines` as pyoxigraph Triples, parsed one batch at a time
-    (`counter[0]` counts them)."""
-    def parsed_batches():
-        lines = graph_lines(resolved)
-        while batch := list(islice(lines, BATCH_LINES)):
+def graph_triples(resolved: Resolved) -> Iterator[ox.Triple]:
+    """The triples of `graph_lines` as pyoxigraph Triples."""
+    return _parsed(graph_lines(resolved))
+
+
+def _parsed(lines: Iterable[str], counter: list[int] | None = None) -> Iterator[ox.Triple]:
+    """N-Triples lines parsed one batch at a time (`counter[0]` counts them)."""
+    def batches():
+        it = iter(lines)
+        while batch := list(islice(it, BATCH_LINES)):
             if counter is not None:
                 counter[0] += len(batch)
             # A lone surrogate (from a damaged file) cannot be UTF-8: it becomes '?'.
             yield ox.parse("".join(batch).encode("utf-8", "replace"), format=ox.RdfFormat.N_TRIPLES)
-    return chain.from_iterable(parsed_batches())
+    return chain.from_iterable(batches())
 
 
 @functools.lru_cache(maxsize=1)
@@ -221,39 +251,37 @@ def ontology_triple_count() -> int:
     return sum(1 for _ in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE))
 
 
-def write_turtle(resolved: Resolved, path: str | Path) -> int:
-    """Write graph.ttl: the ontology file as it is (prefixes, comments and layout kept), then
-    the resolved graph, one block per subject. Returns the number of triples written."""
+def turtle(lines: Iterable[str]) -> tuple[int, bytes]:
+    """(number of triples, Turtle without prefix lines) of N-Triples lines, one block per subject
+    and an empty line after each (for people reading graph.ttl)."""
     count = [0]
+    data = ox.serialize(_parsed(lines, count), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+    pos = 0
+    while data.startswith(b"@prefix ", pos):          # graph.ttl declares them once, at the top
+        pos = data.index(b"\n", pos) + 1
+    # The serializer escapes line breaks inside literals: ' .' at a line end always ends a statement.
+    return count[0], data[pos:].replace(b" .\n", b" .\n\n")
+
+
+def write_turtle(resolved: Resolved, path: str | Path, parts=None) -> int:
+    """Write graph.ttl: the ontology file as it is (prefixes, comments and layout kept), then
+    the documents and entities, then each document's evidence, statistics and sentences.
+    `parts` (kg.cache.DocumentParts) keeps the Turtle of each document's part between builds.
+    Returns the number of triples written."""
     with open(path, "wb") as f:
         f.write((ONTOLOGY_DIR / "kgo.ttl").read_bytes().rstrip(b"\n") + b"\n\n")
-        out = _Spaced(f)
-        ox.serialize(graph_triples(resolved, count), out, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
-        out.close()
-    return count[0] + ontology_triple_count()
-
-
-class _Spaced:
-    """A file writer that puts an empty line after each statement (one per subject), for
-    people reading graph.ttl. Safe on bytes: the serializer escapes line breaks inside
-    literals, so ' .' at the end of a line always ends a statement."""
-
-    def __init__(self, f):
-        self.f, self.tail = f, b""
-
-    def write(self, chunk) -> int:
-        data = self.tail + bytes(chunk)
-        cut = data.rfind(b"\n") + 1             # keep a partial line for the next chunk
-        self.f.write(data[:cut].replace(b" .\n", b" .\n\n").replace(b" .\n\n@prefix", b" .\n@prefix"))
-        self.tail = data[cut:]
-        return len(chunk)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.f.write(self.tail)
-        self.tail = b""
+        f.write("".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()).encode() + b"\n")
+        total, body = turtle(corpus_lines(resolved))
+        f.write(body)
+        for doc_id, lines in document_parts(resolved):
+            part = parts.get(doc_id) if parts is not None else None
+            if part is None:
+                part = turtle(lines)
+                if parts is not None:
+                    parts.put(doc_id, *part)
+            total += part[0]
+            f.write(part[1])
+    return total + ontology_triple_count()
 
 
 def to_rdflib(triples: Iterable[ox.Triple], graph: Graph | None = None) -> Graph:
@@ -271,8 +299,17 @@ def to_rdflib(triples: Iterable[ox.Triple], graph: Graph | None = None) -> Graph
         dt = t.datatype.value
         return Literal(t.value) if dt == xsd_string else Literal(t.value, datatype=URIRef(dt))
 
+    made: dict = {}         # the same IRIs and values come back often: make each once
     for t in triples:
-        g.add((term(t.subject), term(t.predicate), term(t.object)))
+        s, p, o = t.subject, t.predicate, t.object
+        rs, rp, ro = made.get(s), made.get(p), made.get(o)
+        if rs is None:
+            rs = made[s] = term(s)
+        if rp is None:
+            rp = made[p] = term(p)
+        if ro is None:
+            ro = made[o] = term(o)
+        g.add((rs, rp, ro))
     return g
 
 

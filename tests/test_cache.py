@@ -182,3 +182,31 @@ def test_a_file_that_changes_while_read_is_not_cached_under_its_old_bytes(corpus
     monkeypatch.setattr(kg.build, "_extract_file", edit_then_extract)
     run(corpus, tmp_path / "out")
     assert len(list((tmp_path / "out" / ".cache").rglob("*.pickle"))) == 2
+
+
+def test_graph_parts_are_kept_per_resolve_option_and_remade_when_damaged(corpus, tmp_path):
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    run(corpus, out)
+    parts = sorted((out / ".cache").rglob("*.ttl"))
+    assert len(parts) == 3
+    run(corpus, out, min_confidence=0.8)
+    run(corpus, fresh, min_confidence=0.8, cache=False)
+    assert (out / "graph.ttl").read_bytes() == (fresh / "graph.ttl").read_bytes()
+    assert len(list((out / ".cache").rglob("*.ttl"))) == 3          # the other option's are pruned
+    for part in sorted((out / ".cache").rglob("*.ttl"))[:2]:
+        part.write_bytes(part.read_bytes()[:-10])                     # cut short
+    run(corpus, out, min_confidence=0.8)
+    assert (out / "graph.ttl").read_bytes() == (fresh / "graph.ttl").read_bytes()
+
+
+def test_changing_graph_code_remakes_the_parts_only(tmp_path, monkeypatch):
+    cache = FindingsCache(tmp_path / "c")
+    before = (cache.generation, cache.parts().version)
+    code = tmp_path / "kg"
+    shutil.copytree(kg.cache.PACKAGE_DIR, code, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(kg.cache, "PACKAGE_DIR", code)
+    with open(code / "rdf.py", "a", encoding="utf-8") as f:
+        f.write("\n# a change\n")
+    cache = FindingsCache(tmp_path / "c")
+    assert cache.generation == before[0] and cache.parts().version != before[1]
+    assert cache.parts("min_confidence=0.5").version != cache.parts().version
