@@ -47,6 +47,7 @@ WIDE = CJK + "\u3001-\u303f\uff01-\uff60\uffe0-\uffe6\u2018\u2019\u201c\u201d\u2
 WS_CHARS = " \t\r\n\f\v\xa0\u1680\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
 
 _CJK_RE = re.compile(f"[{CJK}]")
+_CJK_ALL = re.compile(_CJK_RE.pattern)
 _WIDE_RE = re.compile(f"[{WIDE}]")
 _WS_RUN = re.compile(f"[{re.escape(WS_CHARS)}]+")
 # Invisible characters that would break matching: C0 controls (not tab/newline), zero widths.
@@ -530,9 +531,10 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
     if r.fold_alnum:   # １．６８ -> 1.68: numbers readable by the passes, lengths unchanged
         text = _FULLWIDTH_POINT.sub(".", text.translate(_FULLWIDTH_ALNUM))
     doc.original, doc.text, doc.offsets = original.text, text, original.offsets
-    cjk = [i for i, ch in enumerate(original.text) if _CJK_RE.match(ch)]
-    changed = sum(1 for i in cjk if text[i] != original.text[i])
-    doc.script = "Hant" if cjk and changed / len(cjk) >= r.hant_share else "Hans"
+    # Share of CJK characters that the conversion changed (counted with C-speed scans).
+    cjk = len(_CJK_ALL.findall(original.text))
+    changed = sum(1 for a, b in zip(original.text, text) if a != b and _CJK_RE.match(a))
+    doc.script = "Hant" if cjk and changed / cjk >= r.hant_share else "Hans"
     date = meta.get("date")
     if isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) and not _iso_date(date):
         doc.warnings.append(f"date {date} is not a calendar date; ignored")   # 2023-02-30

@@ -66,6 +66,7 @@ class ResolvedRelation:
     subject: str        # entity IRIs
     object: str
     evidence: list[Evidence] = field(default_factory=list)
+    seen: set = field(default_factory=set, repr=False, compare=False)
 
     @property
     def confidence(self) -> float:
@@ -115,7 +116,8 @@ def resolve(all_findings: list[Findings], min_confidence: float = 0.0) -> Resolv
             key = (r.predicate, s, o)
             rel = relations.setdefault(key, ResolvedRelation(r.predicate, s, o))
             ev = Evidence(doc_id, r.sentence, r.pass_name, r.confidence)
-            if not any((x.doc_id, x.sentence) == (ev.doc_id, ev.sentence) for x in rel.evidence):
+            if (doc_id, r.sentence) not in rel.seen:      # one evidence node per sentence
+                rel.seen.add((doc_id, r.sentence))
                 rel.evidence.append(ev)
         for st in f.statistics:
             if st.confidence < min_confidence:
