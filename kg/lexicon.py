@@ -28,9 +28,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import ONTOLOGY_DIR
+
 from .model import ENTITY_CLASSES
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "ontology" / "lexicons"
+DEFAULT_DIR = ONTOLOGY_DIR / "lexicons"
 HEADER = ("label", "class", "aliases", "attrs")
 LOCATION_KINDS = frozenset(
     {"country", "province", "municipality", "sar", "prefecture", "county", "region", "port", "city"})

@@ -1,13 +1,12 @@
 """The ontology (ontology/kgo.ttl) and SHACL shapes (ontology/shapes.ttl), and validation against them."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from rdflib import RDF, Graph, Namespace
 
+from kg.config import ONTOLOGY_DIR
 from kg.model import RELATION_TYPES
 
-ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
 KGO = Namespace("https://w3id.org/zh-policy-kg/ontology#")
 KGR = Namespace("https://w3id.org/zh-policy-kg/resource/")
 

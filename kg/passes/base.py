@@ -14,7 +14,7 @@ from typing import Callable
 import jieba
 
 from ..model import Document, Findings, Mention, Relation, Sentence, StatisticFinding
-from ..segment import paragraph_of, sentence_at, split_sentences, word_boundaries
+from ..segment import paragraph_of, sentence_at, split_sentences
 
 PassFn = Callable[["Context"], None]
 ENTITY_PASSES: list[tuple[str, PassFn]] = []
@@ -76,10 +76,6 @@ class Context:
     @property
     def text(self) -> str:
         return self.doc.text
-
-    @cached_property
-    def boundaries(self) -> set[int]:
-        return word_boundaries(self.doc)
 
     def is_word(self, start: int, end: int) -> bool:
         """Does the segmenter see a word boundary at both ends of text[start:end]?

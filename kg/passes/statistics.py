@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 
 from ..config import patterns
-from .base import CJK, Context, relation_pass
+from .base import Context, relation_pass
 from .relations import coreferences, subject_before
 
 LEADING_NOISE = re.compile(r"^(?:[，,、：:\s]|共|累计|先后|分别|已经|已|达到|达|约|近|合计|总计|全年|"
