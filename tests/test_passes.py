@@ -242,3 +242,8 @@ def test_a_noun_before_a_crime_word_names_a_kind_of_it():
     names, _ = found("严厉打击婚姻诈骗，有人实施诈骗。")
     crimes = {n for c, n in names if c == "CrimeType"}
     assert "婚姻诈骗" in crimes and "实施诈骗" not in crimes
+
+
+def test_a_named_group_is_not_a_count():
+    f = run_passes(make_doc("犯罪嫌疑人陈某等5人被抓获，全年共抓获嫌疑人120人。"))
+    assert [(s.value, s.unit) for s in f.statistics] == [(120, "人")]
