@@ -1,6 +1,7 @@
 """Sentences and words: split a document once, so every pass reads the same units."""
 from __future__ import annotations
 
+import functools
 import re
 
 import jieba
@@ -58,6 +59,17 @@ def word_boundaries(doc: Document) -> set[int]:
         pos += len(word)
         bounds.add(pos)
     return bounds
+
+
+@functools.lru_cache(maxsize=1)
+def _word_tags() -> dict[str, str]:
+    import jieba.posseg   # its tag table loads once, on first use
+    return jieba.posseg.dt.word_tag_tab
+
+
+def word_tag(word: str) -> str:
+    """The part-of-speech tag jieba's dictionary gives a word ("" if it is not a dictionary word)."""
+    return _word_tags().get(word, "")
 
 
 def paragraph_of(text: str, sentences: list[Sentence]) -> list[int]:

@@ -12,9 +12,8 @@ import re
 
 from ..config import patterns
 from ..lexicon import load_lexicons
-from .base import CJK, Context, entity_pass
+from .base import CJK, Context, alternation, entity_pass
 
-NIA = "国家移民管理局"
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,7 +69,7 @@ def _suffix_regex():
     conf = patterns()["agencies"]
     border = sorted(conf["border_suffixes"], key=lambda s: -len(s["surface"]))
     table = {s["surface"]: s for s in border}
-    rx = re.compile("|".join(re.escape(s["surface"]) for s in border))
+    rx = re.compile(alternation(table))
     facilities = sorted(conf["facilities"], key=len, reverse=True)
     return rx, table, facilities
 
@@ -78,6 +77,7 @@ def _suffix_regex():
 @entity_pass("agency-structure")
 def border_units(ctx: Context) -> None:
     rx, table, facilities = _suffix_regex()
+    conf = patterns()["agencies"]
     text = ctx.text
     chain_end, chain_label, chain_place = -1, None, None
     for m in rx.finditer(text):
@@ -101,7 +101,7 @@ def border_units(ctx: Context) -> None:
         if place is None and in_chain and not facility:
             # Inside a chain a short unknown place is still a place: 临沧支队耿马大队.
             guess = re.search(rf"[{CJK}]{{2}}$", text[max(0, start - 2):start])
-            if guess and not re.search(r"[一二三四五六七八九十执勤各级党]", guess.group()):
+            if guess and not set(guess.group()) & set(conf["not_place_chars"]):
                 place, place_start, place_end = guess.group(), start - 2, start
                 start = place_start
         if place is None and facility and in_chain:
@@ -127,21 +127,27 @@ def border_units(ctx: Context) -> None:
         chain_end, chain_label, chain_place = m.end(), label, place
 
 
+def general_suffix() -> str:
+    """The canonical suffix of a general station (边检总站), from the suffix table."""
+    return next(s["canonical"] for s in patterns()["agencies"]["border_suffixes"]
+                if s["level"] == "general")
+
+
 def unit_parent(suffix: dict, place: str) -> dict:
     """Where a unit written on its own belongs: a general station under the NIA; a lower unit
     under its province's general station, if the text names that station."""
     if suffix["level"] == "general":
-        return {"parent": NIA}
+        return {"parent": patterns()["agencies"]["general_station_parent"]}
     province = province_of().get(place)
     if province and province != place:
-        return {"parent_if_named": province + "边检总站"}
+        return {"parent_if_named": province + general_suffix()}
     return {}
 
 
 def places_listed_before(text: str, pos: int) -> list[tuple[int, int, str]]:
     """Places joined by 、/和/及 that end right before `pos` (nearest first)."""
     out = []
-    while pos > 0 and text[pos - 1] in "、和及":
+    while pos > 0 and text[pos - 1] in patterns()["words"]["list_joiners"]:
         found = place_ending_at(text, pos - 1)
         if not found:
             break
@@ -156,7 +162,7 @@ def place_agencies(ctx: Context) -> None:
     abbreviations = conf["abbreviations"]
     suffixes = sorted(conf["place_suffixes"] + list(abbreviations), key=len, reverse=True)
     levels = sorted(conf["place_levels"], key=len, reverse=True)
-    rx = re.compile("|".join(map(re.escape, suffixes)))
+    rx = re.compile(alternation(suffixes))
     text = ctx.text
     for m in rx.finditer(text):
         start = m.start()
@@ -182,7 +188,7 @@ def departments(ctx: Context) -> None:
     """A department written right after its parent: 国家移民管理局综合司 (parent + name + suffix)."""
     from .lexicon_match import automaton
     conf = patterns()["agencies"]
-    suffixes = "|".join(map(re.escape, sorted(conf["department_suffixes"], key=len, reverse=True)))
+    suffixes = alternation(conf["department_suffixes"])
     titled = "|".join(rf"{re.escape(s)}(?=副?{re.escape(t)})" for s, t in conf["department_titled"].items())
     rx = re.compile(rf"[{CJK}]{{2,{conf['department_max']}}}?(?:{suffixes}|{titled})")
     text = ctx.text
@@ -192,7 +198,7 @@ def departments(ctx: Context) -> None:
             continue
         start, end = end_index - len(form) + 1, end_index + 1
         m = rx.match(text, end)
-        if not m or re.search(r"[的和与及、在为是]", m.group()):
+        if not m or set(m.group()) & set(patterns()["words"]["function_chars"]):
             continue
         parent = parents[0].label
         ctx.add("Agency", parent + m.group(), start, m.end(), "agency-department", 0.7,
@@ -204,7 +210,7 @@ def organs(ctx: Context) -> None:
     """Bodies named by their remit: 黑龙江省应对新冠肺炎疫情工作领导小组指挥部 (the name runs back
     to the place that opens it, within the clause)."""
     conf = patterns()["agencies"]
-    suffixes = "|".join(map(re.escape, sorted(conf["organ_suffixes"], key=len, reverse=True)))
+    suffixes = alternation(conf["organ_suffixes"])
     known = places()
     text = ctx.text
     for m in re.finditer(suffixes, text):
@@ -225,12 +231,15 @@ def border_stretches(ctx: Context) -> None:
     """Border stretches and waters: 中越边境, 粤港海域, 西南边境."""
     conf = patterns()["locations"]
     sides = re.escape(conf["sides"])
-    directions = "|".join(map(re.escape, conf["directions"]))
-    stretches = "|".join(map(re.escape, sorted(conf["stretches"], key=len, reverse=True)))
+    directions = alternation(conf["directions"])
+    stretches = alternation(conf["stretches"])
     for m in re.finditer(rf"(?:[{sides}]{{2}}|{directions})(?:{stretches})", ctx.text):
         if m.group()[0] == m.group()[1]:
             continue
-        name = re.sub(r"(边境地区|边境线)$", "边境", m.group())
+        name = m.group()
+        for long_form, short in conf["stretch_canonical"].items():   # 中越边境地区 -> 中越边境
+            if name.endswith(long_form):
+                name = name[: -len(long_form)] + short
         ctx.add("Location", name, m.start(), m.end(), "location-stretch", 0.6)
 
 
@@ -242,8 +251,7 @@ def place_kind() -> dict[str, str]:
 @entity_pass("location-port")
 def ports(ctx: Context) -> None:
     """Ports and crossings named after a place: 中山港, 深圳湾口岸, 九洲港客运站."""
-    suffixes = "|".join(map(re.escape, sorted(patterns()["locations"]["port_suffixes"], key=len,
-                                              reverse=True)))
+    suffixes = alternation(patterns()["locations"]["port_suffixes"])
     known = all_places()                  # the suffix makes even a common-word name a place
     unit_rx = _suffix_regex()[0]
     for m in re.finditer(suffixes, ctx.text):

@@ -42,6 +42,11 @@ def relation_pass(name: str):
     return register
 
 
+def alternation(words) -> str:
+    """A regex alternation of literal words, longest first (so 边检总站 wins over 总站)."""
+    return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+
+
 def clean_name(name: str) -> str:
     """A canonical name: no quote or book-title marks, no white space."""
     return MARKS.sub("", name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..config import patterns
-from .base import CJK, Context, entity_pass
+from .base import CJK, Context, alternation, entity_pass
 
 BREAKS = "，,。；;：:！？!?\n"
 
@@ -20,7 +20,7 @@ def quoted_campaigns(ctx: Context) -> None:
         ctx.add("Campaign", core + "行动", m.start(), m.end(), "campaign-quoted", 0.85,
                 aliases=(m.group(),))
     conf = patterns()["campaigns"]
-    tails = "|".join(map(re.escape, sorted(conf["quoted_list_tail"], key=len, reverse=True)))
+    tails = alternation(conf["quoted_list_tail"])
     for m in re.finditer(rf"((?:“[^“”\n]{{1,12}}”\s*)+)(?:{tails})", text):
         for q in re.finditer(r"“\s*([^“”\n]{1,12}?)\s*”", m.group(1)):
             core = re.sub(r"\s", "", q.group(1))
@@ -33,9 +33,9 @@ def quoted_campaigns(ctx: Context) -> None:
 @entity_pass("campaign-suffix")
 def suffixed_campaigns(ctx: Context) -> None:
     conf = patterns()["campaigns"]
-    suffixes = [s for s in conf["suffixes"] if s != "行动"]  # bare 行动 is too common unquoted
+    suffixes = [s for s in conf["suffixes"] if s not in conf["quoted_only_suffixes"]]
     openers = sorted(conf["openers"], key=len, reverse=True)
-    rx = re.compile("|".join(map(re.escape, sorted(suffixes, key=len, reverse=True))))
+    rx = re.compile(alternation(suffixes))
     text = ctx.text
     for m in rx.finditer(text):
         window_start = max(0, m.start() - conf["max_length"])

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 from ..config import patterns
-from .base import CJK, Context, entity_pass
+from ..segment import word_tag
+from .base import CJK, Context, alternation, entity_pass
 
 
 @entity_pass("law-title")
 def titled_laws(ctx: Context) -> None:
     conf = patterns()["laws"]
-    endings = "|".join(map(re.escape, sorted(conf["endings"], key=len, reverse=True)))
+    endings = alternation(conf["endings"])
     for m in re.finditer(rf"《\s*([^《》\n]{{2,40}}?(?:{endings}))\s*》", ctx.text):
         ctx.add("Law", m.group(1), m.start(), m.end(), "law-title", 0.85, aliases=(m.group(),))
     prefix = re.escape(conf["prefix"])
@@ -22,13 +23,14 @@ def titled_laws(ctx: Context) -> None:
 @entity_pass("crime-verb")
 def verb_crimes(ctx: Context) -> None:
     conf = patterns()["crimes"]
-    verbs = "|".join(map(re.escape, sorted(conf["verbs"], key=len, reverse=True)))
-    suffixes = "|".join(map(re.escape, conf["suffixes"]))
+    verbs = alternation(conf["verbs"])
+    suffixes = alternation(conf["suffixes"])
     rx = re.compile(rf"(?:{verbs})([{CJK}（）()]{{2,{conf['max_length']}}}?(?:{suffixes}))")
     for m in rx.finditer(ctx.text):
         start = strip_openers(m.group(1), conf["verbs"] + conf["reject_prefixes"] + ["依法"])
         name = m.group(1)[start:]
-        if len(name) < 4 or name in conf["suffixes"] or re.search(r"[的、和与及等]", name):
+        if len(name) < 4 or name in conf["suffixes"] or \
+                set(name) & set(patterns()["words"]["function_chars"]):
             continue
         ctx.add("CrimeType", name, m.start(1) + start, m.end(1), "crime-verb", 0.6)
 
@@ -49,12 +51,10 @@ def strip_openers(name: str, openers: list[str]) -> int:
 @entity_pass("crime-compound")
 def compound_crimes(ctx: Context) -> None:
     """A noun before a crime word names a kind of that crime: 婚姻诈骗 (not 实施诈骗)."""
-    from .persons import _word_tags
-    heads = "|".join(map(re.escape, patterns()["crimes"]["compound_heads"]))
-    tags = _word_tags()
+    heads = alternation(patterns()["crimes"]["compound_heads"])
     for m in re.finditer(rf"(?=([{CJK}]{{2}})({heads}))", ctx.text):
-        if tags.get(m.group(1), "").startswith("n") and not tags.get(m.group(1), "").startswith("nr") \
-                and not tags.get(m.group(1), "").startswith("ns"):
+        tag = word_tag(m.group(1))         # a common noun: not a name (nr) or a place (ns)
+        if tag.startswith("n") and not tag.startswith(("nr", "ns")):
             start, end = m.start(), m.start() + len(m.group(1)) + len(m.group(2))
             ctx.add("CrimeType", ctx.text[start:end], start, end, "crime-compound", 0.6)
 
@@ -70,9 +70,8 @@ def involving_crimes(ctx: Context) -> None:
 def campaign_crimes(ctx: Context) -> None:
     """A campaign named after a crime names that crime type: 集中打击X犯罪专项斗争 -> X犯罪."""
     conf = patterns()["crimes"]
-    suffixes = "|".join(map(re.escape, conf["suffixes"]))
-    campaign_suffixes = "|".join(map(re.escape, sorted(patterns()["campaigns"]["suffixes"], key=len,
-                                                        reverse=True)))
+    suffixes = alternation(conf["suffixes"])
+    campaign_suffixes = alternation(patterns()["campaigns"]["suffixes"])
     for c in [m for m in ctx.mentions if m.cls == "Campaign"]:
         name = ctx.text[c.start:c.end]
         m = re.match(rf"(.*?(?:{suffixes}))(?:{campaign_suffixes})$", name)

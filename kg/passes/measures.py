@@ -6,7 +6,7 @@ import functools
 import re
 
 from ..config import patterns
-from .base import CJK, Context, entity_pass
+from .base import CJK, Context, alternation, entity_pass
 
 NUMBERED = re.compile(r"[一二三四五六七八九十两]{1,3}[个项条大]")
 
@@ -22,7 +22,7 @@ def _conf():
 @entity_pass("measure-quoted")
 def quoted_measures(ctx: Context) -> None:
     conf, numbered, nouns, _ = _conf()
-    noun_rx = "|".join(map(re.escape, nouns))
+    noun_rx = alternation(nouns)
     for m in re.finditer(rf"“\s*([^“”\n]{{2,16}}?)\s*”\s*({noun_rx})?", ctx.text):
         core = re.sub(r"\s", "", m.group(1))
         if numbered.match(core) and any(core.endswith(n) for n in conf["rule_nouns"]):
@@ -36,8 +36,8 @@ def quoted_measures(ctx: Context) -> None:
 def verb_quoted_measures(ctx: Context) -> None:
     """A short quoted name right after an issuing verb: 实施“乙类乙管”, 推行“一网通办”."""
     conf, _, _, _ = _conf()
-    verb_rx = "|".join(map(re.escape, sorted(conf["quoted_issue_verbs"], key=len, reverse=True)))
-    not_after = "|".join(map(re.escape, patterns()["campaigns"]["suffixes"] + ["活动", "专项"]))
+    verb_rx = alternation(conf["quoted_issue_verbs"])
+    not_after = alternation(patterns()["campaigns"]["suffixes"] + conf["not_measure_after"])
     for m in re.finditer(rf"(?:{verb_rx})\s*“\s*([^“”\n]{{2,10}}?)\s*”(?!\s*(?:{not_after}))", ctx.text):
         core = re.sub(r"\s", "", m.group(1))
         if re.fullmatch(rf"[{CJK}0-9+＋/]+", core) and not any(w in core for w in conf["reject_words"]):
@@ -48,8 +48,8 @@ def verb_quoted_measures(ctx: Context) -> None:
 def verb_measures(ctx: Context) -> None:
     conf, numbered, nouns, verbs = _conf()
     text = ctx.text
-    verb_rx = re.compile("|".join(map(re.escape, verbs)))
-    noun_rx = "|".join(map(re.escape, nouns))
+    verb_rx = re.compile(alternation(verbs))
+    noun_rx = alternation(nouns)
     # Greedy: the name runs to the last policy noun of the clause (…政策调整措施, not …政策).
     span_rx = re.compile(rf"([{CJK}0-9/、“”\s]{{2,{conf['max_length']}}})({noun_rx})")
     for v in verb_rx.finditer(text):
@@ -65,7 +65,7 @@ def verb_measures(ctx: Context) -> None:
             continue
         if num:                                 # …十项出入境政策调整措施: the name starts at the number
             label = span[num.start():]
-        elif noun in ("政策", "新政", "办法", "规定", "细则") and len(span) >= 6:
+        elif noun in conf["named_nouns"] and len(span) >= 6:
             label = span
             if noun == "政策" and "的" not in span and len(span) - 2 >= 4:
                 label = span[:-2]               # 往来港澳人才签注政策 -> 往来港澳人才签注
@@ -78,7 +78,7 @@ def verb_measures(ctx: Context) -> None:
 def numbered_measures(ctx: Context) -> None:
     """N项…措施 anywhere: a counted package of measures is a named measure (十项政策措施)."""
     conf, _, _, _ = _conf()
-    nouns = "|".join(map(re.escape, sorted(conf["numbered_nouns"], key=len, reverse=True)))
+    nouns = alternation(conf["numbered_nouns"])
     for m in re.finditer(rf"(?<!第)[一二三四五六七八九十两]{{1,3}}[项条]([{CJK}]{{0,10}}?)(?:{nouns})", ctx.text):
         if any(w in m.group(1) for w in conf["reject_words"]):
             continue

@@ -13,7 +13,9 @@ import re
 import jieba
 
 from ..config import ONTOLOGY_DIR, patterns
-from .base import CJK, Context, entity_pass
+from ..model import Mention
+from ..segment import word_tag
+from .base import CJK, Context, alternation, entity_pass
 
 NAME_END = set("，,、。；;：:）)（(]】[【 \n“”\"")
 
@@ -34,23 +36,17 @@ def _conf():
     p = patterns()["persons"]
     by_len = lambda xs: sorted(xs, key=len, reverse=True)
     return {
-        "before": re.compile("(?:%s)" % "|".join(map(re.escape, by_len(p["titles_before"])))),
+        "before": re.compile("(?:%s)" % alternation(by_len(p["titles_before"]))),
         "after": by_len(p["titles_after"]),
         "followers": by_len(p["name_followers"]),
         "credit": by_len(p["credit_after"]),
     }
 
 
-@functools.lru_cache(maxsize=1)
-def _word_tags() -> dict[str, str]:
-    import jieba.posseg
-    return jieba.posseg.dt.word_tag_tab
-
-
 def looks_like_name(name: str) -> bool:
     """Not a dictionary word of another kind: 强调 (a verb) is not a person called 强调."""
-    tag = _word_tags().get(name)
-    return tag is None or tag.startswith("nr")
+    tag = word_tag(name)
+    return tag == "" or tag.startswith("nr")
 
 
 def name_at(text: str, start: int, closers: list[str]) -> int | None:
@@ -81,6 +77,13 @@ def name_at(text: str, start: int, closers: list[str]) -> int | None:
     return None
 
 
+def opens_name(text: str, start: int) -> bool:
+    """Can a name start here, not in the middle of a word: at the start, after a non-Chinese
+    character, or after a function character (的, 和, 对 …)?"""
+    return start == 0 or not re.match(rf"[{CJK}]", text[start - 1]) \
+        or text[start - 1] in patterns()["words"]["function_chars"]
+
+
 @entity_pass("person-title")
 def titled_names(ctx: Context) -> None:
     conf = _conf()
@@ -101,16 +104,14 @@ def titled_names(ctx: Context) -> None:
                 continue
             break
     # Name before a title that follows names: 李克强总理, 习近平总书记.
-    after = "|".join(map(re.escape, conf["after"]))
+    after = alternation(conf["after"])
     for m in re.finditer(rf"(?=({after}))", text):
         tstart = m.start()
         for length in (3, 2, 4):
             start = tstart - length
             if start < 0:
                 continue
-            if name_at(text, start, conf["after"]) == tstart and (
-                    start == 0 or not re.match(rf"[{CJK}]", text[start - 1])
-                    or text[start - 1] in "的和与及、对向在为将把由被是了"):
+            if name_at(text, start, conf["after"]) == tstart and opens_name(text, start):
                 ctx.add("Person", text[start:tstart], start, tstart, "person-title", 0.75,
                         title=m.group(1))
                 break
@@ -119,13 +120,13 @@ def titled_names(ctx: Context) -> None:
 @entity_pass("person-context")
 def context_names(ctx: Context) -> None:
     """Names with no title but words that only follow people: 某某等人, 某某同志."""
-    after = "|".join(map(re.escape, sorted(patterns()["persons"]["context_after"], key=len, reverse=True)))
+    after = alternation(patterns()["persons"]["context_after"])
     text = ctx.text
     for m in re.finditer(rf"(?=(?:{after}))", text):
         for length in (3, 2):
             start = m.start() - length
-            if start < 0 or (start > 0 and re.match(rf"[{CJK}]", text[start - 1])
-                             and text[start - 1] not in "和与及、肃清"):
+            # No title vouches for the name: a function character or the segmenter must.
+            if start < 0 or not (opens_name(text, start) or ctx.is_word(start, m.start())):
                 continue
             if name_at(text, start, patterns()["persons"]["context_after"]) == m.start():
                 ctx.add("Person", text[start:m.start()], start, m.start(), "person-context", 0.6)
@@ -136,7 +137,7 @@ def context_names(ctx: Context) -> None:
 def credited_names(ctx: Context) -> None:
     """Photo and byline credits: （张国鹏 摄）, 新华社记者 任沁沁 (the latter via titles)."""
     conf = _conf()
-    credit = "|".join(map(re.escape, conf["credit"]))
+    credit = alternation(conf["credit"])
     for m in re.finditer(rf"[（(]\s*([{CJK}]{{2,4}})\s*(?:{credit})\s*[）)]", ctx.text):
         start = m.start(1)
         if name_at(ctx.text, start, [" "] + conf["credit"]) == m.end(1):
@@ -175,6 +176,5 @@ def metadata_names(ctx: Context) -> None:
 
 
 def _meta_mention(name: str, key: str):
-    from ..model import Mention
     return Mention(cls="Person", name=name, start=-1, end=-1, surface=name,
                    pass_name="person-meta", confidence=0.7, attrs={"role": key})

@@ -175,7 +175,8 @@ def org_structure(ctx: Context) -> None:
         parent = m.attrs.get("parent")
         if parent and parent != m.name:
             target = named.get(("Agency", parent))
-            chained = m.pass_name == "agency-structure" and parent != "国家移民管理局"
+            chained = m.pass_name == "agency-structure" and \
+                parent != patterns()["agencies"]["general_station_parent"]
             if target or chained:
                 ctx.relate("subOrganizationOf", m, target or pseudo(ctx, "Agency", parent, m),
                            "org-structure", 0.9 if target else 0.75, m.sentence)
@@ -228,25 +229,27 @@ def cooperation(ctx: Context) -> None:
     refs = coreferences(ctx)
     verbs = conf["cooperation_verbs"]
     markers = sorted(conf["cooperation_before_list"], key=len, reverse=True)
+    pair_markers = conf["cooperation_pair_markers"]
+    joiners = patterns()["words"]["list_joiners"]
     for s in ctx.sentences:
         agencies = agencies_in(ctx, s.index, refs)
         if not agencies:
             continue
         for a in agencies:
             before = ctx.text[max(0, a.start - 4):a.start]
-            opener = next((w for w in markers + ["与", "同", "和"] if before.endswith(w)), None)
+            opener = next((w for w in markers + pair_markers if before.endswith(w)), None)
             if not opener:
                 continue
             # The list that starts here: X、Y、Z(等部门)
             partners, end = [a], a.end
             for b in agencies:
-                if b.start > end and re.fullmatch(r"[、，,和及与]\s*", ctx.text[end:b.start]):
+                if b.start > end and re.fullmatch(rf"[{joiners}，,]\s*", ctx.text[end:b.start]):
                     partners.append(b)
                     end = b.end
             rest = ctx.text[end:s.end]
             clause_end = re.search(r"[，,。；;]", rest)
             clause = rest[: clause_end.start()] if clause_end else rest
-            if opener in ("与", "同", "和") and not any(v in clause for v in verbs):
+            if opener in pair_markers and not any(v in clause for v in verbs):
                 continue
             subject, conf_subject = subject_before(ctx, a.start, refs)
             if subject is None:
@@ -270,7 +273,8 @@ def issues_and_conducts(ctx: Context) -> None:
             # Partners named in the same clause run the campaign too: 联合X、Y…开展Z.
             start = clause_start(ctx, m.start)
             for a in agencies_in(ctx, m.sentence, refs):
-                if start <= a.start < m.start and _in_list_after(ctx, a, ("联合", "会同")):
+                if start <= a.start < m.start and \
+                        _in_list_after(ctx, a, _rel_conf()["cooperation_prefix"]):
                     ctx.relate("conducts", a, m, "issues-conducts", 0.7, m.sentence)
 
 
@@ -281,8 +285,9 @@ def _in_list_after(ctx: Context, a: Mention, openers) -> bool:
         before = ctx.text[max(0, pos - 2):pos]
         if before in openers:
             return True
-        prev = [b for b in ctx.mentions if b.cls == "Agency" and b.end <= pos and
-                re.fullmatch(r"[、和及]", ctx.text[b.end:pos] or "x")]
+        joiners = patterns()["words"]["list_joiners"]
+        prev = [b for b in ctx.mentions if b.cls == "Agency" and b.end == pos - 1
+                and ctx.text[b.end] in joiners]
         if not prev:
             return False
         pos = prev[-1].start

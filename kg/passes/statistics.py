@@ -12,20 +12,29 @@ import re
 from decimal import Decimal
 
 from ..config import patterns
-from .base import Context, relation_pass
+from ..model import StatisticFinding
+from ..segment import word_tag
+from .base import Context, alternation, relation_pass
 from .relations import coreferences, subject_before
 
-LEADING_NOISE = re.compile(r"^(?:[，,、：:\s]|共|累计|先后|分别|已经|已|达到|达|约|近|合计|总计|全年|"
-                           r"上半年|下半年|今年|去年|同期|其中|年内|当年|\d{4}年|[一二三四]季度)+")
+
+@functools.lru_cache(maxsize=1)
+def _metric_rules():
+    """Regexes over the words that surround a metric (ontology/patterns.yaml, statistics)."""
+    conf = patterns()["statistics"]
+    breaks = patterns()["sentence"]["clause_breaks"] + patterns()["sentence"]["enders"]
+    noise = re.compile(rf"^(?:[{re.escape(breaks)}、\s]|{alternation(conf['metric_noise'])}|"
+                       rf"\d{{4}}年|[一二三四]季度)+")
+    return noise, re.compile(alternation(conf["total_words"])), breaks
 
 
 @functools.lru_cache(maxsize=1)
 def _conf():
     conf = patterns()["statistics"]
     units = sorted(conf["units"], key=len, reverse=True)
-    approx = "|".join(map(re.escape, conf["approximators"]))
-    mults = "|".join(map(re.escape, conf["multipliers"]))
-    unit_rx = "|".join(map(re.escape, units))
+    approx = alternation(conf["approximators"])
+    mults = alternation(conf["multipliers"])
+    unit_rx = alternation(units)
     cn = "".join(conf["chinese_digits"]) + "".join(conf["chinese_units"])
     rx = re.compile(
         rf"(?<![\d.])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?(?![\d.])|\d+(?:\.\d+)?(?![\d.])|[{cn}]+)\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
@@ -123,11 +132,11 @@ def statistics(ctx: Context) -> None:
                 continue
             found.append(m)
         previous: list = []
-        for m in found:
+        for k, m in enumerate(found):
             value = parse_value(m.group("num"), m.group("mult"))
             unit = m.group("unit")
             # The metric starts after the previous figure and after any agency named before it.
-            cut = max([found[found.index(m) - 1].end() if found.index(m) else 0] +
+            cut = max([found[k - 1].end() if k else 0] +
                       [a.end - s.start for a in in_sentence if a.cls == "Agency"
                        and a.end - s.start <= m.start()])
             metric = metric_for(s.text, m, previous, cut)
@@ -163,34 +172,36 @@ def without_restatements(stats: list, ctx: Context) -> list:
 def metric_for(sentence: str, m: re.Match, previous: list, previous_end: int) -> str:
     """What was counted: the words before the figure in its clause, or the words after it."""
     conf, _ = _conf()
-    clause_start = max(sentence.rfind(ch, 0, m.start()) for ch in "，,；;。：:") + 1
+    noise, totals, breaks = _metric_rules()
+    clause_start = max(sentence.rfind(ch, 0, m.start()) for ch in breaks) + 1
     # Between two figures of the same clause only the words after the first one count.
     head = sentence[max(clause_start, previous_end):m.start()]
-    head = LEADING_NOISE.sub("", head.strip())
+    head = noise.sub("", head.strip())
     # The counting verb often follows the subject after 共/累计: 全国移民管理机构共查验出入境人员.
-    tail = re.split(r"共|累计|先后|合计", head)[-1]
+    tail = totals.split(head)[-1]
     if len(tail) >= 2:
-        head = LEADING_NOISE.sub("", tail)
+        head = noise.sub("", tail)
     growth = next((w for w in conf["growth_words"] if head.endswith(w)), None)
     if not head and previous:                # …169.6%、119.2%: the rate list goes on
         growth = next((w for w in conf["growth_words"] if previous[-1].metric.endswith(w)), None)
     if growth and previous:
         # 分别同比增长169.6%、119.2%: the k-th rate belongs to the k-th figure before it.
-        rates = [p for p in previous if p.unit in ("%", "％")]
-        counts = [p for p in previous if p.unit not in ("%", "％")]
+        rates = [p for p in previous if p.unit in conf["rate_units"]]
+        counts = [p for p in previous if p.unit not in conf["rate_units"]]
         base = counts[len(rates)].metric if len(rates) < len(counts) else counts[-1].metric if counts else ""
         return base + growth
     if head.rstrip("分别") == "" and previous:
         return previous[-1].metric
-    if len(head) < 2 or head[-1] in "由为对及和与向给从在把将" or head in ("涉及", "完成", "抽调"):
+    # Nothing counted before the figure (为21名…, a lone verb: 完成1名…): read the words after it.
+    if len(head) < 2 or head[-1] in patterns()["words"]["prepositions"] \
+            or word_tag(head).startswith("v"):
         tail = sentence[m.end():]
-        stop = re.search(r"[，,。；;：:]", tail)
+        stop = re.search(f"[{re.escape(breaks)}]", tail)
         head = tail[: stop.start()] if stop else tail
     return head.strip()[:40]
 
 
 def _finding(value, unit, metric, period, start, end, surface, confidence, sentence, reporter):
-    from ..model import StatisticFinding
     return StatisticFinding(value=value, unit=unit, metric=metric, period=period, start=start,
                             end=end, surface=surface, pass_name="statistics",
                             confidence=round(confidence, 2), sentence=sentence, reporter=reporter)
