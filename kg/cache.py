@@ -31,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
-from .config import ONTOLOGY_DIR, knowledge_fingerprint
+from .config import knowledge_fingerprint
 from .model import Findings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -83,20 +83,11 @@ def _code_hash(h, patterns) -> str:
     return h.hexdigest()
 
 
-def knowledge_version() -> str:
-    """kg.config.knowledge_fingerprint (ontology/*.yaml, *.tsv, *.ttl) and the other knowledge
-    files the passes read (ontology/surnames.txt)."""
-    h = hashlib.sha256(knowledge_fingerprint().encode())
-    for path in sorted(ONTOLOGY_DIR.glob("*.txt")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
 class FindingsCache:
     def __init__(self, folder: str | Path, options: str = ""):
         """`options`: build options that change the findings of a file (e.g. the size limit)."""
         self.root = Path(folder)
-        parts = (pipeline_version(), knowledge_version(), options)
+        parts = (pipeline_version(), knowledge_fingerprint(), options)
         self.generation = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
         self.folder = self.root / self.generation
         self.hits = self.misses = 0

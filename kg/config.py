@@ -17,11 +17,18 @@ def patterns() -> dict:
         return yaml.safe_load(f)
 
 
+# Files under ontology/ that a build reads; lexicons/tools/ holds generator inputs it does not.
+KNOWLEDGE_SUFFIXES = {".yaml", ".tsv", ".ttl", ".txt"}
+NOT_KNOWLEDGE = ("lexicons/tools/",)
+
+
 def knowledge_fingerprint() -> str:
     """A hash of every knowledge file: findings cached under another fingerprint are stale."""
     h = hashlib.sha256()
     for path in sorted(ONTOLOGY_DIR.rglob("*")):
-        if path.is_file() and path.suffix in {".yaml", ".tsv", ".ttl"}:
+        relative = path.relative_to(ONTOLOGY_DIR).as_posix()
+        if path.is_file() and path.suffix in KNOWLEDGE_SUFFIXES \
+                and not relative.startswith(NOT_KNOWLEDGE):
             h.update(path.relative_to(ONTOLOGY_DIR).as_posix().encode())
             h.update(path.read_bytes())
     return h.hexdigest()

@@ -100,7 +100,6 @@ def knowledge(tmp_path, monkeypatch) -> Path:
     copy = tmp_path / "ontology"
     shutil.copytree(kg.config.ONTOLOGY_DIR, copy)
     monkeypatch.setattr(kg.config, "ONTOLOGY_DIR", copy)
-    monkeypatch.setattr(kg.cache, "ONTOLOGY_DIR", copy)
     return copy
 
 

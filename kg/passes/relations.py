@@ -131,13 +131,14 @@ def _reporting_agency(ctx: Context, refs: list[Mention]) -> Mention | None:
 
 def in_time_clause(ctx: Context, m: Mention) -> bool:
     """Inside 自…以来 / 自…起: a background event, not the clause's subject."""
-    sentence = ctx.sentences[m.sentence] if m.sentence >= 0 else None
-    if sentence is None:
+    if m.sentence < 0:
         return False
-    for span in re.finditer(r"自[^，。；]*?(?:以来|起)", sentence.text):
-        if sentence.start + span.start() <= m.start < sentence.start + span.end():
-            return True
-    return False
+    spans = ctx.memo.setdefault("time_clauses", {})
+    if m.sentence not in spans:                      # found once per sentence
+        sentence = ctx.sentences[m.sentence]
+        spans[m.sentence] = [(sentence.start + x.start(), sentence.start + x.end())
+                             for x in re.finditer(r"自[^，。；]*?(?:以来|起)", sentence.text)]
+    return any(a <= m.start < b for a, b in spans[m.sentence])
 
 
 def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Mention | None = None
@@ -285,12 +286,10 @@ def _in_list_after(ctx: Context, a: Mention, openers) -> bool:
         before = ctx.text[max(0, pos - 2):pos]
         if before in openers:
             return True
-        joiners = patterns()["words"]["list_joiners"]
-        prev = [b for b in ctx.mentions if b.cls == "Agency" and b.end == pos - 1
-                and ctx.text[b.end] in joiners]
-        if not prev:
+        prev = ctx.agency_ending_at.get(pos - 1)
+        if prev is None or ctx.text[prev.end] not in patterns()["words"]["list_joiners"]:
             return False
-        pos = prev[-1].start
+        pos = prev.start
     return False
 
 
