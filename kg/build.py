@@ -1,7 +1,7 @@
-"""`kg build`: files -> documents -> findings -> entities -> graph.ttl, graph.html, report.json.
+"""`kg build`: files -> documents -> findings -> digests -> entities -> graph.ttl, graph.html, report.json.
 
-Per-document work (ingest and passes) never sees other documents; only resolve and the writers
-see the whole corpus. A file that cannot be read, is too large, fails or runs past the per-file
+Per-document work (ingest, passes and the document's digest, kg.digest) never sees other
+documents; only merging the digests and the writers see the whole corpus. A file that cannot be read, is too large, fails or runs past the per-file
 time limit is reported in one line and skipped; the other files are still built.
 
 Outputs are written into a hidden staging folder inside the output folder and moved into place
@@ -11,7 +11,6 @@ as they were (a staging folder left by a killed build is removed by the next one
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -29,12 +28,13 @@ from typing import Iterator
 
 from . import __version__
 from .ingest import MB, IngestError, collect_paths, default_limits, printable, read_document
-from .model import ENTITY_CLASSES, RELATION_TYPES, Document, Findings
-from .cache import FindingsCache
+from .model import ENTITY_CLASSES, RELATION_TYPES, Document
+from .cache import DigestCache
+from .digest import Digest, digest
 from .parallel import Outcome, extract_all
 from .passes import run_passes
 from .rdf import build_graph, write_turtle
-from .resolve import resolve
+from .resolve import merge
 
 STAGING_PREFIX = ".kg-build-"          # + pid + random part: one folder per running build
 STALE_AFTER = 24 * 3600                # where a process cannot be asked whether it lives
@@ -76,7 +76,7 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
     debug: print the traceback of a file that fails unexpectedly (it is skipped either way).
     jobs: processes for the per-file work (None: all cores); engine "dask" runs it on a Dask
     cluster (`scheduler` address, or a local cluster of `jobs` workers), see kg.parallel.
-    cache: findings per file are kept in `<out_dir>/.cache` (True), in this folder, or not (False).
+    cache: each file's digest is kept in `<out_dir>/.cache` (True), in this folder, or not (False).
     Raises BuildError when no file gave a usable document (the outputs are then left alone).
     """
     started = time.time()
@@ -95,13 +95,14 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
         paths = [p for p in paths if not _inside(p, out_dir)]
         warnings.append(f"{printable(str(out_dir))}: the output folder is among the inputs; "
                         f"its {len(inside)} file(s) not read")
-    findings: list[Findings] = []
-    seen: dict[str, Findings] = {}
+    digests: list[Digest] = []
+    seen: dict[str, Digest] = {}
     timings: Counter = Counter()
     store = None if cache is False else \
-        FindingsCache(out_dir / ".cache" if cache is True else cache, f"max_bytes={max_file_bytes}")
+        DigestCache(out_dir / ".cache" if cache is True else cache,
+                    f"max_bytes={max_file_bytes}\0min_confidence={min_confidence}")
     work = functools.partial(_extract_file, max_file_bytes=max_file_bytes,
-                             file_timeout=file_timeout, debug=debug)
+                             file_timeout=file_timeout, debug=debug, min_confidence=min_confidence)
     # _warm_up runs before the first file not in the cache (and before workers fork: they
     # start with the dictionary loaded).
     outcomes = extract_all(work, paths, jobs=jobs, engine=engine, scheduler=scheduler, cache=store,
@@ -113,42 +114,41 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
         if outcome.error is not None:
             errors.append(outcome.error)
             continue
-        f = outcome.findings
-        doc = f.document
-        key = hashlib.sha256(doc.raw.encode("utf-8", "surrogatepass")).hexdigest()
-        first = seen.get(key)
+        d = outcome.digest
+        doc = d.doc
+        first = seen.get(d.raw_hash)
         if first is not None:
             # The same article under two names counts once; both paths stay in the provenance.
             # (Same decoded text, so every offset is right for both files.)
-            kept = first.document
+            kept = first.doc
             kept.meta.setdefault("_paths", [kept.path]).append(doc.path)
             warnings.append(f"{doc.path}: same text as {kept.path}; counted once")
             continue
         warnings += [f"{doc.path}: {printable(w)}" for w in doc.warnings]
-        seen[key] = f
-        findings.append(f)
-    if not findings:
+        seen[d.raw_hash] = d
+        digests.append(d)
+    if not digests:
         raise BuildError("no usable document in " + " ".join(printable(x) for x in inputs) +
                          (f" ({len(errors)} failed)" if errors else ""), errors)
     timings["extract"] = time.perf_counter() - clock     # wall time of the per-file work
     resolve_started = time.perf_counter()
-    resolved = resolve(findings, min_confidence=min_confidence)
+    resolved = merge(digests)
     timings["resolve"] = time.perf_counter() - resolve_started
-    report = make_report(resolved, findings, warnings, errors, time.time() - started)
+    report = make_report(resolved, warnings, errors, time.time() - started)
     report["limits"] = {"max_file_mb": round(max_file_bytes / MB, 3), "file_timeout_seconds": file_timeout}
     report["timings"] = timings     # seconds per stage; write_outputs adds its own
     if store is not None:
         report["cache"] = {"folder": str(store.root), "hits": store.hits, "misses": store.misses}
-    parts = store.parts(f"min_confidence={min_confidence}") if store is not None else None
-    triples = write_outputs(out_dir, resolved, report, render=render, parts=parts)
+    triples = write_outputs(out_dir, resolved, report, render=render)
     if store is not None:
         store.prune()
-    return BuildResult(out_dir, len(findings), len(resolved.entities), len(resolved.relations),
+    return BuildResult(out_dir, len(digests), len(resolved.entities), len(resolved.relations),
                        len(resolved.statistics), triples, warnings, errors)
 
 
-def _extract_file(path, *, max_file_bytes: int, file_timeout: float, debug: bool) -> Outcome:
-    """Ingest and passes of one file (in a worker process with --jobs above 1)."""
+def _extract_file(path, *, max_file_bytes: int, file_timeout: float, debug: bool,
+                  min_confidence: float = 0.0) -> Outcome:
+    """Ingest, passes and digest of one file (in a worker process with --jobs above 1)."""
     name = printable(str(path))
     try:
         with _time_limit(file_timeout):
@@ -156,7 +156,9 @@ def _extract_file(path, *, max_file_bytes: int, file_timeout: float, debug: bool
             doc = read_document(path, max_bytes=max_file_bytes)
             t1 = time.perf_counter()
             f = run_passes(doc)
-            seconds = {"ingest": t1 - t0, "passes": time.perf_counter() - t1}
+            t2 = time.perf_counter()
+            d = digest(f, min_confidence)
+            seconds = {"ingest": t1 - t0, "passes": t2 - t1, "digest": time.perf_counter() - t2}
     except IngestError as e:
         return Outcome(error=f"{e}; skipped")
     except FileTimeout:
@@ -166,26 +168,20 @@ def _extract_file(path, *, max_file_bytes: int, file_timeout: float, debug: bool
             traceback.print_exc()
         detail = printable(str(e))[:200]
         return Outcome(error=f"{name}: failed ({type(e).__name__}{': ' + detail if detail else ''}); skipped")
-    return Outcome(findings=f, seconds=seconds)
+    return Outcome(digest=d, seconds=seconds)
 
 
-def make_report(resolved, findings, warnings, errors, seconds) -> dict:
+def make_report(resolved, warnings, errors, seconds) -> dict:
     classes = Counter(e.cls for e in resolved.entities.values())
     relations = Counter(p for p, _, _ in resolved.relations)
     per_doc = []
-    for f in findings:
-        d = f.document
-        per_doc.append({
-            "doc_id": d.doc_id, "path": d.path, "paths": d.meta.get("_paths", [d.path]),
-            "title": d.meta.get("title"), "format": d.format, "encoding": d.encoding,
-            "script": d.script, "characters": len(d.text), "sentences": len(f.sentences),
-            "mentions": dict(Counter(m.cls for m in f.mentions)),
-            "relations": dict(Counter(r.predicate for r in f.relations)),
-            "statistics": len(f.statistics),
-        })
+    for d in resolved.documents:
+        row = {"doc_id": d.doc.doc_id, "path": d.doc.path, "paths": d.doc.meta.get("_paths", [d.doc.path])}
+        row.update(d.summary)
+        per_doc.append(row)
     return {
         "version": __version__,
-        "documents": len(findings),
+        "documents": len(resolved.documents),
         "entities": {c: classes.get(c, 0) for c in ENTITY_CLASSES},
         "relations": {p: relations.get(p, 0) for p in RELATION_TYPES},
         "statistics": len(resolved.statistics),
@@ -234,9 +230,9 @@ def _warm_up() -> None:
 
 
 # ---------------------------------------------------------------- atomic outputs
-def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True, parts=None) -> int:
+def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True) -> int:
     """Write every output into a staging folder inside `out_dir`, then move them into place.
-    Returns the number of triples in graph.ttl (`parts`: kept Turtle of documents, kg.cache).
+    Returns the number of triples in graph.ttl.
 
     Until the moves, `out_dir` keeps its previous outputs untouched; the moves are renames
     on one file system, done one after the other (graph.ttl, graph.html, report.json)."""
@@ -247,7 +243,7 @@ def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True, pa
     try:
         names = ["graph.ttl"]
         t = time.perf_counter()
-        triples = write_turtle(resolved, stage / "graph.ttl", parts)   # made as they are written
+        triples = write_turtle(resolved, stage / "graph.ttl")
         timings["rdf_serialize"] = time.perf_counter() - t
         if render:
             from .render import render_html

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from .cache import dumps, loads
-from .model import Findings
+from .digest import Digest
 
 ENGINES = ("local", "dask")
 BATCH = 8                  # files per Dask task: the scheduler costs about a millisecond a task
@@ -32,12 +32,12 @@ SETTLE_EVERY = 64          # files between two gc.freeze() calls (see _settle)
 
 @dataclass
 class Outcome:
-    """What one file gave: findings, or the one-line reason it was skipped."""
-    findings: Findings | None = None
+    """What one file gave: its digest, or the one-line reason it was skipped."""
+    digest: Digest | None = None
     error: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)   # worker time per stage
     cached: bool = False
-    blob: bytes | None = None      # the findings as kg.cache.dumps made them in a worker
+    blob: bytes | None = None      # the digest as kg.cache.dumps made it in a worker
 
 
 def default_jobs() -> int:
@@ -119,11 +119,11 @@ def _take(future) -> list:
 
 
 def _remote(fn: Callable[[Any], Outcome], item) -> Outcome:
-    """fn in a worker: the findings travel as one bytes object (pickled once, in the worker;
+    """fn in a worker: the digest travels as one bytes object (pickled once, in the worker;
     the parent stores those bytes in the cache as they are)."""
     outcome = fn(item)
-    if outcome.findings is not None:
-        outcome.blob, outcome.findings = dumps(outcome.findings), None
+    if outcome.digest is not None:
+        outcome.blob, outcome.digest = dumps(outcome.digest), None
     return outcome
 
 
@@ -140,7 +140,7 @@ def extract_all(fn: Callable[[Any], Outcome], paths: Sequence, *, jobs: int | No
                 engine: str = "local", scheduler: str | None = None,
                 cache=None, prepare: Callable[[], None] | None = None) -> Iterator[tuple[Any, Outcome]]:
     """(path, Outcome) for every path, in input order. `fn(path) -> Outcome` does the work;
-    with a kg.cache.FindingsCache, cached findings are used and new ones stored. `prepare()`
+    with a kg.cache.DigestCache, cached digests are used and new ones stored. `prepare()`
     runs once before the first file that has to be worked on."""
     keys = [cache.key(p) if cache is not None else None for p in paths]
     todo = [i for i, k in enumerate(keys) if not (cache is not None and cache.has(k))]
@@ -155,26 +155,26 @@ def extract_all(fn: Callable[[Any], Outcome], paths: Sequence, *, jobs: int | No
         if i in todo_set:
             outcome = next(fresh)
             if outcome.blob is not None:
-                outcome.findings = loads(outcome.blob)
-            if cache is not None and outcome.findings is not None:
-                cache.put(key, outcome.findings, outcome.blob)
+                outcome.digest = loads(outcome.blob)
+            if cache is not None and outcome.digest is not None:
+                cache.put(key, outcome.digest, outcome.blob)
                 cache.misses += 1
             outcome.blob = None
         else:
             found = cache.get(key)
             if found is None:               # damaged entry: make it again, here
                 outcome = fn(path)
-                if outcome.findings is not None:
-                    cache.put(key, outcome.findings)
+                if outcome.digest is not None:
+                    cache.put(key, outcome.digest)
             else:
-                outcome = Outcome(findings=found, cached=True)
+                outcome = Outcome(digest=found, cached=True)
         yield path, outcome
         if i % SETTLE_EVERY == SETTLE_EVERY - 1:
             _settle()
 
 
 def _settle() -> None:
-    """Findings live until the end of the build, and a full garbage collection walks every one
+    """Digests live until the end of the build, and a full garbage collection walks every one
     of them, again each time the heap has grown by a quarter: two thirds of the time of loading
     a big cache. Collect the young garbage, then move what is left out of the collector's sight."""
     gc.collect(1)

@@ -4,14 +4,14 @@ Relations are direct triples between entities; each also has one kgo:Evidence no
 that states it (a reified rdf:Statement with PROV-O provenance, confidence and the pass that
 found it), so that plain SPARQL reaches both the fact and why we believe it.
 
-Speed: the triples are written here as N-Triples lines, one subject after the other
-(`graph_lines`), which Oxigraph parses (strictly: a malformed term fails the build instead of
-reaching the file) and writes as Turtle with prefixes, one block per subject (`write_turtle`).
-For 390,000 triples rdflib's memory store and Turtle writer took 17.5 s and 400 MB; this takes
-1 s (about 2.7 µs a triple) and holds one batch of lines at a time (bench/README.md). The
-triples about one document (its evidence, statistics and sentences: most of the graph) depend
-on that document alone, so the cache keeps their Turtle (`document_parts`,
-kg.cache.DocumentParts) and a rebuild writes anew only the documents and entities. `build_graph` gives the same triples as an rdflib
+Speed: the triples are written here as N-Triples lines, one subject after the other, which
+Oxigraph parses (strictly: a malformed term fails the build instead of reaching the file) and
+writes as Turtle with prefixes, one block per subject (`turtle`). For 390,000 triples rdflib's
+memory store and Turtle writer took 17.5 s and 400 MB; this takes 1 s (bench/README.md).
+The triples about one document (its evidence, statistics and sentences: most of the graph)
+depend on that document alone, so they are made into Turtle where the document was extracted
+(`document_part_lines`, kg.digest) and kept in the cache; the build writes anew only the
+documents and entities (`corpus_lines`). `build_graph` gives the same triples as an rdflib
 Graph, for the callers that want rdflib's API (the HTML page, tests).
 """
 from __future__ import annotations
@@ -101,16 +101,8 @@ def decimal(text: str) -> str:
     return f'"{text}"{DECIMAL}'
 
 
-def graph_lines(resolved: Resolved) -> Iterator[str]:
-    """Every triple of the graph except the ontology's, as N-Triples lines, grouped by subject
-    (so that Turtle can write each node once): the corpus part, then each document's part."""
-    yield from corpus_lines(resolved)
-    for _, lines in document_parts(resolved):
-        yield from lines
-
-
-def statistic_node(doc_id: str, st) -> str:
-    return f"<{KGR}statistic-{short_hash(doc_id, str(st.start), str(st.end))}>"
+def statistic_iri(doc_id: str, st) -> str:
+    return f"{KGR}statistic-{short_hash(doc_id, str(st.start), str(st.end))}"
 
 
 def corpus_lines(resolved: Resolved) -> Iterator[str]:
@@ -118,12 +110,12 @@ def corpus_lines(resolved: Resolved) -> Iterator[str]:
     outgoing: dict[str, list[str]] = defaultdict(list)      # entity IRI -> "p o" pairs
     for (pred, s, o) in resolved.relations:
         outgoing[s].append(f"{K.get(pred)} <{o}>")
-    for doc_id, st, reporter in resolved.statistics:
+    for _, node, reporter in resolved.statistics:
         if reporter:
-            outgoing[reporter].append(f"{K.reports} {statistic_node(doc_id, st)}")
+            outgoing[reporter].append(f"{K.reports} <{node}>")
 
-    for f in resolved.findings:
-        yield from document_lines(f.document)
+    for d in resolved.documents:
+        yield from document_lines(d.doc)
 
     for e in resolved.entities.values():
         node = f"<{e.iri}>"
@@ -146,38 +138,26 @@ def corpus_lines(resolved: Resolved) -> Iterator[str]:
             yield f"<{s}> {pair} .\n"
 
 
-def document_parts(resolved: Resolved) -> Iterator[tuple[str, Iterator[str]]]:
-    """(doc id, lines) per document: its evidence, statistics and sentences. These depend on that
-    document's findings alone (and on the knowledge files), so a cache can keep them."""
-    evidence = defaultdict(list)
-    for (pred, s, o), rel in resolved.relations.items():
-        for ev in rel.evidence:
-            evidence[ev.doc_id].append((pred, s, o, ev))
-    statistics = defaultdict(list)
-    for doc_id, st, _ in resolved.statistics:
-        statistics[doc_id].append(st)
-    for f in resolved.findings:
-        doc_id = f.document.doc_id
-        yield doc_id, _document_part(f, evidence[doc_id], statistics[doc_id])
-
-
-def _document_part(f, evidence, statistics) -> Iterator[str]:
+def document_part_lines(f, local) -> Iterator[str]:
+    """One document's part of the graph: its evidence, statistics and sentences, grouped by
+    subject. `local` is kg.resolve.resolve_document(f): it depends on this document alone."""
     doc_id, doc = f.document.doc_id, f.document
     used_sentences: set[int] = set()
-    for pred, s, o, ev in evidence:
-        node = f"<{KGR}evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}>"
-        yield f"{node} {R.type} {K.Evidence} .\n"
-        yield f"{node} {R.type} {R.Statement} .\n"
-        yield f"{node} {R.subject} <{s}> .\n"
-        yield f"{node} {R.predicate} {K.get(pred)} .\n"
-        yield f"{node} {R.object} <{o}> .\n"
-        yield f"{node} {K.confidence} {decimal(confidence_text(ev.confidence))} .\n"
-        yield f"{node} {K.extractedBy} {lit(ev.pass_name)} .\n"
-        yield f"{node} {PROV_.wasDerivedFrom} <{sentence_iri(doc_id, ev.sentence)}> .\n"
-        used_sentences.add(ev.sentence)
+    for (pred, s, o), rel in local.relations.items():
+        for ev in rel.evidence:
+            node = f"<{KGR}evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}>"
+            yield f"{node} {R.type} {K.Evidence} .\n"
+            yield f"{node} {R.type} {R.Statement} .\n"
+            yield f"{node} {R.subject} <{s}> .\n"
+            yield f"{node} {R.predicate} {K.get(pred)} .\n"
+            yield f"{node} {R.object} <{o}> .\n"
+            yield f"{node} {K.confidence} {decimal(confidence_text(ev.confidence))} .\n"
+            yield f"{node} {K.extractedBy} {lit(ev.pass_name)} .\n"
+            yield f"{node} {PROV_.wasDerivedFrom} <{sentence_iri(doc_id, ev.sentence)}> .\n"
+            used_sentences.add(ev.sentence)
 
-    for st in statistics:
-        node = statistic_node(doc_id, st)
+    for st, _ in local.statistics:
+        node = f"<{statistic_iri(doc_id, st)}>"
         yield f"{node} {R.type} {K.Statistic} .\n"
         yield f"{node} {K.value} {decimal(decimal_text(st.value))} .\n"
         yield f"{node} {K.unit} {lit(st.unit)} .\n"
@@ -230,8 +210,15 @@ def document_lines(doc: Document) -> Iterator[str]:
 
 
 def graph_triples(resolved: Resolved) -> Iterator[ox.Triple]:
-    """The triples of `graph_lines` as pyoxigraph Triples."""
-    return _parsed(graph_lines(resolved))
+    """Every triple of the graph except the ontology's, as pyoxigraph Triples: the corpus part,
+    then each document's part (kept as Turtle in its digest)."""
+    header = _prefix_lines()
+    parts = (ox.parse(header + d.part[1], format=ox.RdfFormat.TURTLE) for d in resolved.documents)
+    return chain(_parsed(corpus_lines(resolved)), chain.from_iterable(parts))
+
+
+def _prefix_lines() -> bytes:
+    return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()).encode()
 
 
 def _parsed(lines: Iterable[str], counter: list[int] | None = None) -> Iterator[ox.Triple]:
@@ -263,24 +250,18 @@ def turtle(lines: Iterable[str]) -> tuple[int, bytes]:
     return count[0], data[pos:].replace(b" .\n", b" .\n\n")
 
 
-def write_turtle(resolved: Resolved, path: str | Path, parts=None) -> int:
+def write_turtle(resolved: Resolved, path: str | Path) -> int:
     """Write graph.ttl: the ontology file as it is (prefixes, comments and layout kept), then
-    the documents and entities, then each document's evidence, statistics and sentences.
-    `parts` (kg.cache.DocumentParts) keeps the Turtle of each document's part between builds.
-    Returns the number of triples written."""
+    the documents and entities, then each document's evidence, statistics and sentences (the
+    Turtle its digest holds). Returns the number of triples written."""
     with open(path, "wb") as f:
         f.write((ONTOLOGY_DIR / "kgo.ttl").read_bytes().rstrip(b"\n") + b"\n\n")
-        f.write("".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()).encode() + b"\n")
+        f.write(_prefix_lines() + b"\n")
         total, body = turtle(corpus_lines(resolved))
         f.write(body)
-        for doc_id, lines in document_parts(resolved):
-            part = parts.get(doc_id) if parts is not None else None
-            if part is None:
-                part = turtle(lines)
-                if parts is not None:
-                    parts.put(doc_id, *part)
-            total += part[0]
-            f.write(part[1])
+        for d in resolved.documents:
+            total += d.part[0]
+            f.write(d.part[1])
     return total + ontology_triple_count()
 
 

@@ -4,6 +4,10 @@ Mentions are keyed by class and canonical name. Passes already give canonical na
 lexicon's label, a unit's short form, a name without quote marks, Simplified script); here the
 lexicon's aliases map any remaining surface form to its label. IRIs are hashes of class and
 label, so they stay the same across rebuilds and input orders.
+
+An IRI depends on the mention alone, never on other documents, so resolving runs in two halves:
+`resolve_document` on one document's findings (in the worker that found them, see kg.digest),
+and `merge`, which adds up what each document said about each entity. `resolve` does both.
 """
 from __future__ import annotations
 
@@ -51,6 +55,14 @@ class Entity:
     confidence: float = 0.0
     passes: set[str] = field(default_factory=set)
 
+    def absorb(self, other: "Entity") -> None:
+        """Add what another document said about the same entity."""
+        self.alt_labels |= other.alt_labels
+        self.documents |= other.documents
+        self.mentions += other.mentions
+        self.confidence = max(self.confidence, other.confidence)
+        self.passes |= other.passes
+
 
 @dataclass
 class Evidence:
@@ -66,7 +78,6 @@ class ResolvedRelation:
     subject: str        # entity IRIs
     object: str
     evidence: list[Evidence] = field(default_factory=list)
-    seen: set = field(default_factory=set, repr=False, compare=False)
 
     @property
     def confidence(self) -> float:
@@ -74,23 +85,31 @@ class ResolvedRelation:
 
 
 @dataclass
+class DocumentResolved:
+    """One document's entities, relations and statistics, with IRIs."""
+    entities: dict[str, Entity]                 # by IRI; documents == {this doc}
+    relations: dict[tuple[str, str, str], ResolvedRelation]
+    statistics: list[tuple[object, str | None]]  # (StatisticFinding, reporter IRI)
+
+
+@dataclass
 class Resolved:
     entities: dict[str, Entity]                 # by IRI
     relations: dict[tuple[str, str, str], ResolvedRelation]
-    statistics: list[tuple[str, object, str | None]]  # (doc_id, finding, reporter IRI)
-    findings: list[Findings]
+    statistics: list[tuple[str, str, str | None]]  # (doc id, statistic node IRI, reporter IRI)
+    documents: list                             # kg.digest.Digest, one per document, in input order
 
 
-def resolve(all_findings: list[Findings], min_confidence: float = 0.0) -> Resolved:
+def resolve_document(f: Findings, min_confidence: float = 0.0) -> DocumentResolved:
+    doc_id = f.document.doc_id
     entities: dict[str, Entity] = {}
 
-    def entity_for(m: Mention, doc_id: str) -> str:
+    def entity_for(m: Mention) -> str:
         label = canonical(m.cls, m.name)
         iri = entity_iri(m.cls, label)
         e = entities.get(iri)
         if e is None:
-            e = entities[iri] = Entity(m.cls, label, iri)
-        e.documents.add(doc_id)
+            e = entities[iri] = Entity(m.cls, label, iri, documents={doc_id})
         e.mentions += 1
         e.confidence = max(e.confidence, m.confidence)
         e.passes.add(m.pass_name)
@@ -101,31 +120,59 @@ def resolve(all_findings: list[Findings], min_confidence: float = 0.0) -> Resolv
         return iri
 
     relations: dict[tuple[str, str, str], ResolvedRelation] = {}
+    seen: set[tuple[tuple[str, str, str], int]] = set()
     statistics = []
-    for f in all_findings:
-        doc_id = f.document.doc_id
-        for m in f.mentions:
-            if m.confidence >= min_confidence:
-                entity_for(m, doc_id)
-        for r in f.relations:
-            if r.confidence < min_confidence:
-                continue
-            s, o = entity_for(r.subject, doc_id), entity_for(r.object, doc_id)
-            if r.predicate == "cooperatesWith" and o < s:
-                s, o = o, s                       # symmetric: one direction is enough
-            key = (r.predicate, s, o)
-            rel = relations.setdefault(key, ResolvedRelation(r.predicate, s, o))
-            ev = Evidence(doc_id, r.sentence, r.pass_name, r.confidence)
-            if (doc_id, r.sentence) not in rel.seen:      # one evidence node per sentence
-                rel.seen.add((doc_id, r.sentence))
-                rel.evidence.append(ev)
-        for st in f.statistics:
-            if st.confidence < min_confidence:
-                continue
-            reporter = entity_for(st.reporter, doc_id) if st.reporter is not None else None
-            statistics.append((doc_id, st, reporter))
+    for m in f.mentions:
+        if m.confidence >= min_confidence:
+            entity_for(m)
+    for r in f.relations:
+        if r.confidence < min_confidence:
+            continue
+        s, o = entity_for(r.subject), entity_for(r.object)
+        if r.predicate == "cooperatesWith" and o < s:
+            s, o = o, s                       # symmetric: one direction is enough
+        key = (r.predicate, s, o)
+        rel = relations.setdefault(key, ResolvedRelation(r.predicate, s, o))
+        if (key, r.sentence) not in seen:     # one evidence node per sentence
+            seen.add((key, r.sentence))
+            rel.evidence.append(Evidence(doc_id, r.sentence, r.pass_name, r.confidence))
+    for st in f.statistics:
+        if st.confidence < min_confidence:
+            continue
+        reporter = entity_for(st.reporter) if st.reporter is not None else None
+        statistics.append((st, reporter))
+    return DocumentResolved(entities, relations, statistics)
+
+
+def merge(digests: list) -> Resolved:
+    """The corpus from its documents' digests (kg.digest.Digest), in their order."""
+    entities: dict[str, Entity] = {}
+    relations: dict[tuple[str, str, str], ResolvedRelation] = {}
+    statistics = []
+    for d in digests:
+        doc_id = d.doc.doc_id
+        for iri, part in d.entities.items():
+            e = entities.get(iri)
+            if e is None:
+                entities[iri] = Entity(part.cls, part.label, iri, set(part.alt_labels), set(part.documents),
+                                       part.mentions, part.confidence, set(part.passes))
+            else:
+                e.absorb(part)
+        for key, rel in d.relations.items():
+            merged = relations.get(key)
+            if merged is None:
+                relations[key] = ResolvedRelation(*key, list(rel.evidence))
+            else:
+                merged.evidence.extend(rel.evidence)
+        statistics.extend((doc_id, node, reporter) for node, reporter in d.statistics)
     # Aliases that only differ from the label by marks or script stay as altLabels; an alias equal
     # to the label is dropped.
     for e in entities.values():
         e.alt_labels.discard(e.label)
-    return Resolved(entities, relations, statistics, all_findings)
+    return Resolved(entities, relations, statistics, list(digests))
+
+
+def resolve(all_findings: list[Findings], min_confidence: float = 0.0) -> Resolved:
+    """Both halves at once, for callers that hold every document's findings."""
+    from .digest import digest         # kg.digest builds on this module
+    return merge([digest(f, min_confidence) for f in all_findings])

@@ -1,4 +1,4 @@
-"""Findings cached per file: a rebuild extracts only what changed, and stale entries are never used."""
+"""Digests cached per file: a rebuild extracts only what changed, and stale entries are never used."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,8 @@ import kg.build
 import kg.cache
 import kg.config
 from kg.build import build
-from kg.cache import FindingsCache, dumps, loads
+from kg.cache import DigestCache, dumps, loads
+from kg.digest import digest
 from kg.ingest import read_document
 from kg.passes import run_passes
 
@@ -106,14 +107,14 @@ def knowledge(tmp_path, monkeypatch) -> Path:
 def test_changing_a_lexicon_invalidates_every_document(corpus, tmp_path, knowledge, counted):
     out = tmp_path / "out"
     run(corpus, out)
-    old = FindingsCache(out / ".cache").generation
+    old = DigestCache(out / ".cache").generation
     assert run(corpus, out)[1]["cache"]["hits"] == 3
     with open(knowledge / "lexicons" / "campaigns.tsv", "a", encoding="utf-8") as f:
         f.write("净边2099行动\tCampaign\t净边2099\t\n")
     counted.clear()
     _, report = run(corpus, out)
     assert report["cache"]["hits"] == 0 and sorted(counted) == sorted(p.name for p in corpus.glob("*.txt"))
-    assert FindingsCache(out / ".cache").generation != old
+    assert DigestCache(out / ".cache").generation != old
     assert not (out / ".cache" / old).exists()              # the stale generation is removed
 
 
@@ -122,23 +123,23 @@ def test_changing_a_lexicon_invalidates_every_document(corpus, tmp_path, knowled
     ("lexicons/tools/cn_counties.txt", False),              # generator input, not read by a build
 ])
 def test_which_knowledge_files_count(knowledge, tmp_path, edit, invalidates):
-    before = FindingsCache(tmp_path / "c").generation
+    before = DigestCache(tmp_path / "c").generation
     with open(knowledge / edit, "a", encoding="utf-8") as f:
         f.write("\n# an edit\n")
-    assert (FindingsCache(tmp_path / "c").generation != before) is invalidates
+    assert (DigestCache(tmp_path / "c").generation != before) is invalidates
 
 
 def test_changing_pipeline_code_invalidates(tmp_path, monkeypatch):
-    before = FindingsCache(tmp_path / "c").generation
+    before = DigestCache(tmp_path / "c").generation
     code = tmp_path / "kg"
     shutil.copytree(kg.cache.PACKAGE_DIR, code, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(kg.cache, "PACKAGE_DIR", code)
-    assert FindingsCache(tmp_path / "c").generation == before
+    assert DigestCache(tmp_path / "c").generation == before
     (code / "render.py").write_text("# the page only\n", encoding="utf-8")    # not per-document code
-    assert FindingsCache(tmp_path / "c").generation == before
+    assert DigestCache(tmp_path / "c").generation == before
     with open(code / "passes" / "statistics.py", "a", encoding="utf-8") as f:
         f.write("\n# a change\n")
-    assert FindingsCache(tmp_path / "c").generation != before
+    assert DigestCache(tmp_path / "c").generation != before
 
 
 def test_a_damaged_entry_is_a_miss_not_a_failure(corpus, tmp_path, counted):
@@ -163,11 +164,16 @@ def test_a_cache_folder_of_ones_own(corpus, tmp_path):
     assert not (tmp_path / "a" / ".cache").exists()
 
 
-def test_findings_survive_the_round_trip():
-    f = run_passes(read_document(sorted(DEV.glob("*.txt"))[4]))      # a Traditional article
-    back = loads(dumps(f))
-    assert back == f
-    assert type(back.document.offsets) is list
+def test_digests_survive_the_round_trip_and_hold_no_text():
+    doc = read_document(sorted(DEV.glob("*.txt"))[4])                 # a Traditional article
+    d = digest(run_passes(doc))
+    back = loads(dumps(d))
+    assert back == d
+    assert back.doc.raw == back.doc.text == "" and back.doc.offsets == []   # the text stays behind
+    assert back.doc.meta == doc.meta and back.doc.script == "Hant"
+    assert back.part[0] > 0 and back.entities
+    with pytest.raises(TypeError):
+        loads(dumps(doc))                                              # not a digest
 
 
 def test_a_file_that_changes_while_read_is_not_cached_under_its_old_bytes(corpus, tmp_path, monkeypatch):
@@ -183,29 +189,21 @@ def test_a_file_that_changes_while_read_is_not_cached_under_its_old_bytes(corpus
     assert len(list((tmp_path / "out" / ".cache").rglob("*.pickle"))) == 2
 
 
-def test_graph_parts_are_kept_per_resolve_option_and_remade_when_damaged(corpus, tmp_path):
+def test_a_confidence_option_has_entries_of_its_own(corpus, tmp_path, counted):
     out, fresh = tmp_path / "out", tmp_path / "fresh"
     run(corpus, out)
-    parts = sorted((out / ".cache").rglob("*.ttl"))
-    assert len(parts) == 3
     run(corpus, out, min_confidence=0.8)
+    assert len(counted) == 6                                       # the digests differ
     run(corpus, fresh, min_confidence=0.8, cache=False)
     assert (out / "graph.ttl").read_bytes() == (fresh / "graph.ttl").read_bytes()
-    assert len(list((out / ".cache").rglob("*.ttl"))) == 3          # the other option's are pruned
-    for part in sorted((out / ".cache").rglob("*.ttl"))[:2]:
-        part.write_bytes(part.read_bytes()[:-10])                     # cut short
-    run(corpus, out, min_confidence=0.8)
-    assert (out / "graph.ttl").read_bytes() == (fresh / "graph.ttl").read_bytes()
+    assert len(list((out / ".cache").rglob("*.pickle"))) == 3     # the other option's are pruned
 
 
-def test_changing_graph_code_remakes_the_parts_only(tmp_path, monkeypatch):
-    cache = FindingsCache(tmp_path / "c")
-    before = (cache.generation, cache.parts().version)
+def test_changing_graph_code_invalidates_too(tmp_path, monkeypatch):
+    before = DigestCache(tmp_path / "c").generation
     code = tmp_path / "kg"
     shutil.copytree(kg.cache.PACKAGE_DIR, code, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(kg.cache, "PACKAGE_DIR", code)
     with open(code / "rdf.py", "a", encoding="utf-8") as f:
         f.write("\n# a change\n")
-    cache = FindingsCache(tmp_path / "c")
-    assert cache.generation == before[0] and cache.parts().version != before[1]
-    assert cache.parts("min_confidence=0.5").version != cache.parts().version
+    assert DigestCache(tmp_path / "c").generation != before
