@@ -192,6 +192,16 @@ def make_report(resolved, warnings, errors, seconds) -> dict:
     }
 
 
+def report_json(report: dict) -> str:
+    """report.json: one line per key, and one line per item of a list (a document, a warning).
+    Readable, and fast: json's indented writer is pure Python (0.6 s for 5,000 documents)."""
+    def value(v) -> str:
+        if isinstance(v, list) and v:
+            return "[\n  " + ",\n  ".join(json.dumps(x, ensure_ascii=False) for x in v) + "\n ]"
+        return json.dumps(v, ensure_ascii=False)
+    return "{\n" + ",\n".join(f" {json.dumps(k)}: {value(v)}" for k, v in report.items()) + "\n}\n"
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
 
@@ -254,7 +264,7 @@ def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True) ->
         report["triples"] = triples
         report["timings"] = {k: round(v, 3) for k, v in timings.items()}
         # backslashreplace: a stray lone surrogate becomes a JSON escape instead of a crash
-        text = json.dumps(report, ensure_ascii=False, indent=1)
+        text = report_json(report)
         (stage / "report.json").write_bytes(text.encode("utf-8", "backslashreplace"))
         names.append("report.json")
         for name in names:

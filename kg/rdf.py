@@ -10,7 +10,7 @@ writes as Turtle with prefixes, one block per subject (`turtle`). For 390,000 tr
 memory store and Turtle writer took 17.5 s and 400 MB; this takes 1 s (bench/README.md).
 The triples about one document (its evidence, statistics and sentences: most of the graph)
 depend on that document alone, so they are made into Turtle where the document was extracted
-(`document_part_lines`, kg.digest) and kept in the cache; the build writes anew only the
+(`document_part`, written directly as Turtle, kg.digest) and kept in the cache; the build writes anew only the
 documents and entities (`corpus_lines`). `build_graph` gives the same triples as an rdflib
 Graph, for the callers that want rdflib's API (the HTML page, tests).
 """
@@ -138,53 +138,85 @@ def corpus_lines(resolved: Resolved) -> Iterator[str]:
             yield f"<{s}> {pair} .\n"
 
 
-def document_part_lines(f, local) -> Iterator[str]:
-    """One document's part of the graph: its evidence, statistics and sentences, grouped by
-    subject. `local` is kg.resolve.resolve_document(f): it depends on this document alone."""
+# Turtle written directly (the document parts: most of the graph). Every IRI here is one we
+# make (kgr: + a class or kind, hashes and doc ids of [A-Za-z0-9_-]), every literal goes
+# through `lit`, and tests parse the result with Oxigraph and rdflib (test_rdf_fast, test_roundtrip).
+_LOCAL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+_BARE_DECIMAL = re.compile(r"[+-]?[0-9]*\.[0-9]+")
+
+
+def ttl_iri(iri: str) -> str:
+    """kgr:name for our own IRIs (when the name is a plain Turtle local name), else <iri>."""
+    base = str(KGR)
+    if iri.startswith(base) and _LOCAL_NAME.fullmatch(iri, len(base)):
+        return "kgr:" + iri[len(base):]
+    return f"<{iri}>"
+
+
+def ttl_decimal(text: str) -> str:
+    return text if _BARE_DECIMAL.fullmatch(text) else f'"{text}"^^xsd:decimal'
+
+
+def ttl_block(subject: str, pairs: list[tuple[str, str]]) -> str:
+    """One subject with its (predicate, object) pairs, a predicate's objects joined by ','."""
+    parts: list[str] = []
+    last = None
+    for p, o in pairs:
+        if p == last:
+            parts[-1] += f" , {o}"
+        else:
+            parts.append(f"{p} {o}")
+            last = p
+    return f"{subject} " + " ;\n\t".join(parts) + " .\n\n"
+
+
+def document_part(f, local) -> tuple[int, bytes]:
+    """(triples, Turtle) of one document's part of the graph: its evidence, statistics and
+    sentences, one block per subject. `local` is kg.resolve.resolve_document(f): the part
+    depends on this document alone."""
     doc_id, doc = f.document.doc_id, f.document
+    blocks: list[str] = []
+    count = 0
     used_sentences: set[int] = set()
     for (pred, s, o), rel in local.relations.items():
         for ev in rel.evidence:
-            node = f"<{KGR}evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}>"
-            yield f"{node} {R.type} {K.Evidence} .\n"
-            yield f"{node} {R.type} {R.Statement} .\n"
-            yield f"{node} {R.subject} <{s}> .\n"
-            yield f"{node} {R.predicate} {K.get(pred)} .\n"
-            yield f"{node} {R.object} <{o}> .\n"
-            yield f"{node} {K.confidence} {decimal(confidence_text(ev.confidence))} .\n"
-            yield f"{node} {K.extractedBy} {lit(ev.pass_name)} .\n"
-            yield f"{node} {PROV_.wasDerivedFrom} <{sentence_iri(doc_id, ev.sentence)}> .\n"
+            node = f"kgr:evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}"
+            pairs = [("a", "kgo:Evidence"), ("a", "rdf:Statement"), ("rdf:subject", ttl_iri(s)),
+                     ("rdf:predicate", f"kgo:{pred}"), ("rdf:object", ttl_iri(o)),
+                     ("kgo:confidence", ttl_decimal(confidence_text(ev.confidence))),
+                     ("kgo:extractedBy", lit(ev.pass_name)),
+                     ("prov:wasDerivedFrom", ttl_iri(sentence_iri(doc_id, ev.sentence)))]
+            blocks.append(ttl_block(node, pairs))
+            count += len(pairs)
             used_sentences.add(ev.sentence)
 
     for st, _ in local.statistics:
-        node = f"<{statistic_iri(doc_id, st)}>"
-        yield f"{node} {R.type} {K.Statistic} .\n"
-        yield f"{node} {K.value} {decimal(decimal_text(st.value))} .\n"
-        yield f"{node} {K.unit} {lit(st.unit)} .\n"
-        yield f"{node} {K.metric} {lit(st.metric or st.surface, 'zh')} .\n"
+        pairs = [("a", "kgo:Statistic"), ("kgo:value", ttl_decimal(decimal_text(st.value))),
+                 ("kgo:unit", lit(st.unit)), ("kgo:metric", lit(st.metric or st.surface, "zh"))]
         if st.period:
-            yield f"{node} {K.period} {lit(st.period)} .\n"
-        yield f"{node} {RDFS_.label} {lit(f'{st.metric} {st.surface}'.strip(), 'zh')} .\n"
-        yield f"{node} {K.confidence} {decimal(confidence_text(st.confidence))} .\n"
-        yield f"{node} {K.extractedBy} {lit(st.pass_name)} .\n"
+            pairs.append(("kgo:period", lit(st.period)))
         a, b = doc.raw_span(st.start, st.end)
-        yield f"{node} {K.startOffset} {integer(a)} .\n"
-        yield f"{node} {K.endOffset} {integer(b)} .\n"
-        yield f"{node} {PROV_.wasDerivedFrom} <{sentence_iri(doc_id, st.sentence)}> .\n"
+        pairs += [("rdfs:label", lit(f"{st.metric} {st.surface}".strip(), "zh")),
+                  ("kgo:confidence", ttl_decimal(confidence_text(st.confidence))),
+                  ("kgo:extractedBy", lit(st.pass_name)),
+                  ("kgo:startOffset", str(int(a))), ("kgo:endOffset", str(int(b))),
+                  ("prov:wasDerivedFrom", ttl_iri(sentence_iri(doc_id, st.sentence)))]
+        blocks.append(ttl_block(ttl_iri(statistic_iri(doc_id, st)), pairs))
+        count += len(pairs)
         used_sentences.add(st.sentence)
 
     for index in sorted(used_sentences):
         if not 0 <= index < len(f.sentences):
             continue
         s = f.sentences[index]
-        node = f"<{sentence_iri(doc_id, index)}>"
         a, b = doc.raw_span(s.start, s.end)
-        yield f"{node} {R.type} {K.Sentence} .\n"
-        yield f"{node} {K.text} {lit(doc.surface(s.start, s.end))} .\n"
-        yield f"{node} {K.startOffset} {integer(a)} .\n"
-        yield f"{node} {K.endOffset} {integer(b)} .\n"
-        yield f"{node} {K.sentenceIndex} {integer(index)} .\n"
-        yield f"{node} {K.inDocument} <{doc_iri(doc_id)}> .\n"
+        pairs = [("a", "kgo:Sentence"), ("kgo:text", lit(doc.surface(s.start, s.end))),
+                 ("kgo:startOffset", str(int(a))), ("kgo:endOffset", str(int(b))),
+                 ("kgo:sentenceIndex", str(int(index))), ("kgo:inDocument", ttl_iri(doc_iri(doc_id)))]
+        blocks.append(ttl_block(ttl_iri(sentence_iri(doc_id, index)), pairs))
+        count += len(pairs)
+    # A lone surrogate (from a damaged file) cannot be UTF-8: it becomes '?'.
+    return count, "".join(blocks).encode("utf-8", "replace")
 
 
 def document_lines(doc: Document) -> Iterator[str]:

@@ -44,6 +44,16 @@ def entity_iri(cls: str, label: str) -> str:
     return f"{KGR}{cls.lower()}-{short_hash(cls, label)}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def label_and_iri(cls: str, name: str) -> tuple[str, str]:
+    """Memoised: the same names come back in document after document."""
+    label = canonical(cls, name)
+    return label, entity_iri(cls, label)
+
+
+_clean = functools.lru_cache(maxsize=1 << 16)(clean_name)
+
+
 @dataclass
 class Entity:
     cls: str
@@ -54,14 +64,6 @@ class Entity:
     mentions: int = 0
     confidence: float = 0.0
     passes: set[str] = field(default_factory=set)
-
-    def absorb(self, other: "Entity") -> None:
-        """Add what another document said about the same entity."""
-        self.alt_labels |= other.alt_labels
-        self.documents |= other.documents
-        self.mentions += other.mentions
-        self.confidence = max(self.confidence, other.confidence)
-        self.passes |= other.passes
 
 
 @dataclass
@@ -105,8 +107,7 @@ def resolve_document(f: Findings, min_confidence: float = 0.0) -> DocumentResolv
     entities: dict[str, Entity] = {}
 
     def entity_for(m: Mention) -> str:
-        label = canonical(m.cls, m.name)
-        iri = entity_iri(m.cls, label)
+        label, iri = label_and_iri(m.cls, m.name)
         e = entities.get(iri)
         if e is None:
             e = entities[iri] = Entity(m.cls, label, iri, documents={doc_id})
@@ -115,7 +116,7 @@ def resolve_document(f: Findings, min_confidence: float = 0.0) -> DocumentResolv
         e.passes.add(m.pass_name)
         for form in (m.surface, *m.aliases):
             form = form.strip()
-            if form and clean_name(form) != label and form != label:
+            if form and form != label and _clean(form) != label:
                 e.alt_labels.add(form)
         return iri
 
@@ -151,19 +152,20 @@ def merge(digests: list) -> Resolved:
     statistics = []
     for d in digests:
         doc_id = d.doc.doc_id
-        for iri, part in d.entities.items():
+        for iri, cls, label, alt_labels, mentions, confidence, passes in d.entities:
             e = entities.get(iri)
             if e is None:
-                entities[iri] = Entity(part.cls, part.label, iri, set(part.alt_labels), set(part.documents),
-                                       part.mentions, part.confidence, set(part.passes))
-            else:
-                e.absorb(part)
-        for key, rel in d.relations.items():
-            merged = relations.get(key)
-            if merged is None:
-                relations[key] = ResolvedRelation(*key, list(rel.evidence))
-            else:
-                merged.evidence.extend(rel.evidence)
+                e = entities[iri] = Entity(cls, label, iri)
+            e.alt_labels.update(alt_labels)
+            e.documents.add(doc_id)
+            e.mentions += mentions
+            e.confidence = max(e.confidence, confidence)
+            e.passes.update(passes)
+        for key, evidence in d.relations:
+            rel = relations.get(key)
+            if rel is None:
+                rel = relations[key] = ResolvedRelation(*key)
+            rel.evidence.extend(Evidence(*row) for row in evidence)
         statistics.extend((doc_id, node, reporter) for node, reporter in d.statistics)
     # Aliases that only differ from the label by marks or script stay as altLabels; an alias equal
     # to the label is dropped.
