@@ -47,8 +47,10 @@ WIDE = CJK + "\u3001-\u303f\uff01-\uff60\uffe0-\uffe6\u2018\u2019\u201c\u201d\u2
 WS_CHARS = " \t\r\n\f\v\xa0\u1680\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
 
 _CJK_RE = re.compile(f"[{CJK}]")
-_CJK_ALL = re.compile(_CJK_RE.pattern)
 _WIDE_RE = re.compile(f"[{WIDE}]")
+# Runs, for counting: deleting runs is several times faster than listing single characters.
+_CJK_RUN = re.compile(f"[{CJK}]+")
+_WIDE_RUN = re.compile(f"[{WIDE}]+")
 _WS_RUN = re.compile(f"[{re.escape(WS_CHARS)}]+")
 # Invisible characters that would break matching: C0 controls (not tab/newline), zero widths.
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
@@ -66,6 +68,7 @@ _HTML_TAG = re.compile(r"</?(?:p|div|span|br|a|img|table|tr|td|li|ul|h[1-6]|sect
 _BAD_MARKED_SECTION = re.compile(r"<(?=!\[(?!\s*(?:cdata|temp|ignore|include|rcdata)\s*\[))", re.I)
 _FULLWIDTH_POINT = re.compile(r"(?<=[0-9])．(?=[0-9])")
 _FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
+_FULLWIDTH_ALNUM_RUN = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
 
 # Markdown syntax (CommonMark subset): block markers at line start, inline spans.
 _MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+")
@@ -84,6 +87,7 @@ _MD_INLINE = [
     re.compile(r"(?<!\*)\*(?P<keep>[^*\s](?:[^*]*?[^*\s])?)\*(?!\*)"),  # emphasis: its text
     re.compile(r"~~(?P<keep>\S(?:.*?\S)?)~~"),                  # strikethrough: its text
 ]
+_MD_INLINE_CHARS = re.compile(r"[\[<`*_~]")
 
 
 class IngestError(Exception):
@@ -180,6 +184,15 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+def _simplify_lines(text: str) -> str:
+    """`_simplify` line by line. A phrase never spans a line break, so one conversion of the
+    whole text gives the same lines when it keeps every line's length."""
+    out = _t2s().convert(text)
+    if len(out) == len(text) and list(map(len, out.split("\n"))) == list(map(len, text.split("\n"))):
+        return out
+    return "\n".join(_simplify(line) for line in text.split("\n"))
+
+
 def _simplify(text: str) -> str:
     """t2s with the length kept: when a phrase conversion changes the length, go char by char."""
     cc = _t2s()
@@ -195,7 +208,7 @@ def _simplify(text: str) -> str:
 
 def _width(s: str) -> int:
     """Display width: CJK and fullwidth characters count 2."""
-    return len(s) + len(_WIDE_RE.findall(s))
+    return 2 * len(s) - len(_WIDE_RUN.sub("", s))
 
 
 def _is_wide(ch: str) -> bool:
@@ -203,7 +216,19 @@ def _is_wide(ch: str) -> bool:
 
 
 def _cjk_count(s: str) -> int:
-    return len(_CJK_RE.findall(s))
+    return len(s) - len(_CJK_RUN.sub("", s))
+
+
+def _has_cjk(s: str, n: int = 1) -> bool:
+    """_cjk_count(s) >= n, counting only as far as needed."""
+    if n <= 0:
+        return True
+    found = 0
+    for m in _CJK_RUN.finditer(s):
+        found += m.end() - m.start()
+        if found >= n:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- finding files
@@ -307,7 +332,7 @@ def read_document(path: str | os.PathLike, *, max_bytes: int | None = None) -> D
     if warning:
         doc.warnings.append(warning)
     _parse(doc, r)
-    if _cjk_count(doc.text) < r.min_cjk:
+    if not _has_cjk(doc.text, r.min_cjk):
         raise IngestError(path, "no Chinese text left after cleaning")
     return doc
 
@@ -414,7 +439,7 @@ def _decode_text(data: bytes, r: SimpleNamespace) -> tuple[str | None, str, str 
     # into nonsense (most byte pairs are valid GB18030).
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
-    if _few(bad, len(data), r) and _cjk_count(text):
+    if _few(bad, len(data), r) and _has_cjk(text):
         return text, "utf-8", _replaced(bad, "utf-8")
     mixed = _decode_mixed(data, r)
     if mixed:
@@ -433,7 +458,7 @@ def _detect_legacy(data: bytes, r: SimpleNamespace) -> tuple[str, str] | None:
             text = data.decode(name)
         except UnicodeDecodeError:
             continue
-        if _cjk_count(text):
+        if _has_cjk(text):
             return text, name
     return None
 
@@ -450,7 +475,7 @@ def _decode_mixed(data: bytes, r: SimpleNamespace) -> tuple[str, str, str] | Non
         if line.isascii():
             continue
         try:
-            utf8 += bool(_cjk_count(line.decode("utf-8")))   # Chinese in UTF-8: no accident
+            utf8 += _has_cjk(line.decode("utf-8"))   # Chinese in UTF-8: no accident
         except UnicodeDecodeError:
             legacy.append(i)
     if not utf8 or not legacy:
@@ -476,7 +501,7 @@ def _decode_damaged(data: bytes, r: SimpleNamespace) -> tuple[str, str, int]:
         if best is None or bad < best[2]:
             best = (text, codecs.lookup(enc).name, bad)
     text, enc, bad = best
-    if bad > max(r.max_bad_bytes, r.max_bad_share * len(data)) or not _cjk_count(text):
+    if bad > max(r.max_bad_bytes, r.max_bad_share * len(data)) or not _has_cjk(text):
         raise ValueError("cannot decode: not UTF-8, GB18030, Big5 or UTF-16 text")
     return text, enc, bad
 
@@ -503,6 +528,7 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
     raw = doc.raw
     body = Mapped.of(raw)
     meta: dict[str, Any] = {}
+    simplified: dict[str, str] = {}     # line -> _simplify(line), for lines converted already
     fm = _FRONT_MATTER.match(raw)
     if fm:
         _front_matter(fm.group("yaml"), meta, doc.warnings, r)
@@ -516,7 +542,7 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
         pdf = doc.format == "text" and _looks_like_pdf(body.text, r)
         if pdf:
             doc.format = "pdf-text"
-        blocks, headings = _text_blocks(body, len(raw), doc.format, meta, r)
+        blocks, headings = _text_blocks(body, len(raw), doc.format, meta, r, simplified)
     # joined lines may form new letter-spaced runs (PDF spaces went line by line already)
     blocks = [b for b in (_tidy(b, False, r) for b in blocks) if b]
     blocks = _deduplicate(blocks, headings, meta, r)
@@ -527,14 +553,15 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
         blocks = [b for p in pieces for b in p]
 
     original = join(blocks, "\n")
-    text = "\n".join(_simplify(line) for line in original.text.split("\n"))
+    lines = original.text.split("\n")
+    if all(line in simplified for line in lines):   # most often each paragraph is one line
+        text = "\n".join(simplified[line] for line in lines)
+    else:
+        text = _simplify_lines(original.text)
     if r.fold_alnum:   # １．６８ -> 1.68: numbers readable by the passes, lengths unchanged
-        text = _FULLWIDTH_POINT.sub(".", text.translate(_FULLWIDTH_ALNUM))
+        text = _FULLWIDTH_POINT.sub(".", _FULLWIDTH_ALNUM_RUN.sub(_fold_alnum, text))
     doc.original, doc.text, doc.offsets = original.text, text, original.offsets
-    # Share of CJK characters that the conversion changed (counted with C-speed scans).
-    cjk = len(_CJK_ALL.findall(original.text))
-    changed = sum(1 for a, b in zip(original.text, text) if a != b and _CJK_RE.match(a))
-    doc.script = "Hant" if cjk and changed / cjk >= r.hant_share else "Hans"
+    doc.script = "Hant" if _mostly_changed(original.text, text, r.hant_share) else "Hans"
     date = meta.get("date")
     if isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) and not _iso_date(date):
         doc.warnings.append(f"date {date} is not a calendar date; ignored")   # 2023-02-30
@@ -542,9 +569,50 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
     doc.meta = _clean_meta(meta)
 
 
+def _fold_alnum(m: re.Match) -> str:
+    return m.group().translate(_FULLWIDTH_ALNUM)   # (translate is slow on long non-ASCII text)
+
+
+def _mostly_changed(original: str, text: str, share: float) -> bool:
+    """Did the conversion change at least `share` of the CJK characters? Counted line by line,
+    equal lines skipped, stopping once the share is reached (the count only grows)."""
+    if original == text:                # nothing changed (most Simplified text): no counting
+        return share <= 0 and _has_cjk(original)
+    cjk = _cjk_count(original)
+    if not cjk:
+        return False
+    changed = 0
+    for a, b in zip(original.split("\n"), text.split("\n")):
+        if changed / cjk >= share:
+            return True
+        if a != b:
+            changed += sum(1 for x, y in zip(a, b) if x != y and _CJK_RE.match(x))
+    return changed / cjk >= share
+
+
+# libyaml (C) reads front matter several times faster than PyYAML. Differential fuzzing found
+# it reading some text PyYAML refuses or reads otherwise (tabs, a BOM, tags, "|#"): such text
+# goes to PyYAML, as does deep nesting (it would overflow libyaml's C stack; PyYAML raises
+# RecursionError). A collection opens with one of "[{-:?", so their count bounds the depth.
+_LIBYAML = getattr(yaml, "CSafeLoader", None)
+_LIBYAML_DIFFERS = re.compile(r"[\t\ufeff!]|[|>][-+0-9]*#")
+_LIBYAML_MAX_OPENERS = 100
+
+
+def _load_yaml(src: str) -> Any:
+    """yaml.safe_load(src), by libyaml when it reads `src` the same."""
+    if _LIBYAML is not None and not _LIBYAML_DIFFERS.search(src) and \
+            sum(map(src.count, "[{-:?")) <= _LIBYAML_MAX_OPENERS:
+        try:
+            return yaml.load(src, Loader=_LIBYAML)
+        except Exception:   # noqa: BLE001 - PyYAML below raises the error, in its own words
+            pass
+    return yaml.safe_load(src)
+
+
 def _front_matter(src: str, meta: dict, warnings: list[str], r: SimpleNamespace) -> None:
     try:
-        data = yaml.safe_load(src)
+        data = _load_yaml(src)
     except (yaml.YAMLError, ValueError, TypeError) as e:   # ValueError: "date: 2023-02-30"
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         data = _loose_front_matter(src)
@@ -744,6 +812,8 @@ def _tidy(m: Mapped, pdf: bool, r: SimpleNamespace) -> Mapped:
         return Mapped.at(" ", m.offsets[mt.start()])
 
     spaced = m.rewrite(_WS_RUN, space)
+    if " " not in spaced.text:
+        return spaced                   # no letter spacing without spaces
 
     def unspace(mt: re.Match) -> Mapped:
         return concat(spaced[i:i + 1] for i in range(mt.start(), mt.end()) if spaced.text[i] != " ")
@@ -786,32 +856,46 @@ class _Line:
 _BLANK, _CUT = "blank", "cut"   # a blank line; a dropped line (always a paragraph break)
 
 
-def _text_blocks(body: Mapped, raw_len: int, fmt: str, meta: dict, r: SimpleNamespace):
-    """Lines -> classified lines -> paragraphs. Returns (blocks, heading blocks)."""
+def _text_blocks(body: Mapped, raw_len: int, fmt: str, meta: dict, r: SimpleNamespace,
+                 simplified: dict[str, str]):
+    """Lines -> classified lines -> paragraphs. Returns (blocks, heading blocks); each tidy line
+    goes into `simplified` with its Simplified form."""
     pdf = fmt == "pdf-text"
     md = fmt == "markdown"
-    items: list[Any] = []
-    headings: list[str] = []
+    lines: list[Any] = []       # _BLANK or (line, tidy line, width, before, after, heading text)
     in_quote = in_fence = False
     for line in body.split_lines():
         if md and _MD_FENCE.match(line.text):
             in_fence = not in_fence
-            items.append(_BLANK)
+            lines.append(_BLANK)
             continue
         if not line.text.strip(WS_CHARS) or (md and not in_fence and _MD_RULE.match(line.text)):
-            items.append(_BLANK)
+            lines.append(_BLANK)
             continue
         width = _width(line.text.strip(WS_CHARS))
         before = after = in_fence
+        heading = None
         if md and not in_fence:
-            line, before, after, in_quote, heading = _markdown_line(line, in_quote)
-            if heading and line:
-                headings.append(line.text)
-        tidy = _tidy(line, pdf, r)
+            line, before, after, in_quote, is_heading = _markdown_line(line, in_quote)
+            if is_heading and line:
+                heading = line.text
+        lines.append((line, _tidy(line, pdf, r), width, before, after, heading))
+    # Simplified script for _classify, all lines in one conversion (a tidy line has no \n)
+    tidy_lines = [x[1].text for x in lines if x is not _BLANK]
+    simplified.update(zip(tidy_lines, _simplify_lines("\n".join(tidy_lines)).split("\n")))
+    items: list[Any] = []
+    headings: list[str] = []
+    for x in lines:
+        if x is _BLANK:
+            items.append(_BLANK)
+            continue
+        line, tidy, width, before, after, heading = x
+        if heading is not None:
+            headings.append(heading)
         if not tidy:
             items.append(_CUT)
             continue
-        kind, pairs = _classify(_simplify(tidy.text), tidy.start, raw_len, r)
+        kind, pairs = _classify(simplified[tidy.text], tidy.start, raw_len, r)
         if kind == "trailer":
             break
         if kind == "chrome" or (kind == "meta" and not _apply_meta(pairs, meta, r)):
@@ -847,8 +931,9 @@ def _markdown_line(line: Mapped, in_quote: bool):
     if item:
         line = line[item.end():]
         before = True
-    for pattern in _MD_INLINE:
-        line = line.keep_group(pattern)
+    if _MD_INLINE_CHARS.search(line.text):   # each inline pattern needs one of them
+        for pattern in _MD_INLINE:
+            line = line.keep_group(pattern)
     return line, before, after, bool(quote), heading
 
 

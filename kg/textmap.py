@@ -62,6 +62,8 @@ class Mapped:
     def strip(self, chars: str | None = None) -> "Mapped":
         left = len(self.text) - len(self.text.lstrip(chars))
         right = len(self.text.rstrip(chars))
+        if left == 0 and right == len(self.text) and right:
+            return self                 # nothing to strip (the common case): no copy
         return self[left:right] if left < right else Mapped()
 
     def split_lines(self) -> list["Mapped"]:
@@ -78,6 +80,8 @@ class Mapped:
 
     def rewrite(self, pattern: re.Pattern, repl: Callable[[re.Match], "Mapped | None"]) -> "Mapped":
         """Replace each match of `pattern` by repl(match) (None deletes it); other text is kept."""
+        if not pattern.search(self.text):
+            return self                 # most calls: nothing matches
         parts, pos = [], 0
         for m in pattern.finditer(self.text):
             parts.append(self[pos:m.start()])

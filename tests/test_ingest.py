@@ -251,6 +251,34 @@ def test_front_matter_and_markdown_syntax(tmp_path):
     check_offsets(doc)
 
 
+@pytest.mark.parametrize("fm, meta, warning", [
+    ("title: 标题\nauthor: !", {"title": "标题", "author": None}, None),
+    ("title:\t标题", {"title": "标题"}, "front matter is not valid YAML (while scanning for the next token); "
+                                     "read line by line as key: value"),
+    ("title: 标题\nnote: |-#\n  x", {"title": "标题"}, "front matter is not valid YAML "
+                                                      "(while scanning a block scalar); read line by line as key: value"),
+])
+def test_front_matter_is_read_as_pyyaml_reads_it(tmp_path, fm, meta, warning):
+    # libyaml, used when it reads the same, reads these otherwise ("" for a lone tag, no error)
+    doc = read_document(write(tmp_path, "fm.md", f"---\n{fm}\n---\n\n{PARAGRAPH}\n"))
+    assert {k: doc.meta.get(k, "missing") for k in meta} == meta
+    assert doc.warnings == ([warning] if warning else [])
+
+
+def test_a_conversion_that_changes_a_line_length_goes_char_by_char(tmp_path, monkeypatch):
+    import kg.ingest
+
+    class Shortening:                   # as if a t2s phrase had a shorter Simplified form
+        def convert(self, text: str) -> str:
+            return T2S.convert(text).replace("国家", "国")
+
+    monkeypatch.setattr(kg.ingest, "_t2s", Shortening)
+    doc = read_document(write(tmp_path, "t.txt", "國家移民管理局發佈公告。\n\n這是第二段，說明國境口岸。\n"))
+    assert doc.text.split("\n") == ["国家移民管理局发布公告。", "这是第二段，说明国境口岸。"]
+    assert doc.script == "Hant"
+    check_offsets(doc)
+
+
 def test_html_page_with_entities_chrome_and_editor(tmp_path):
     src = ("<!DOCTYPE html><html><head><title>移民局发布新政策_新闻中心_某网</title>"
            "<meta name=\"publishdate\" content=\"2023/05/06 10:00\">"
