@@ -57,6 +57,13 @@ class FrozenAttrs(Mapping):
     def __getitem__(self, key: str) -> str:
         return self._dict[key]
 
+    # Mapping's own get and `in` go through __getitem__ and a KeyError: ask the dict directly.
+    def get(self, key: str, default=None):
+        return self._dict.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._dict
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._dict)
 

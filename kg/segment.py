@@ -12,14 +12,18 @@ from .model import Document, Sentence
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
 
 
-def split_sentences(text: str) -> list[Sentence]:
-    """Sentences with offsets into `text`; a newline always ends one, closing quotes stay with it."""
+@functools.lru_cache(maxsize=1)
+def _boundary() -> re.Pattern:
     enders = re.escape(patterns()["sentence"]["enders"])
     # A sentence ends after an ender (plus any closing quote marks) or at a newline.
-    boundary = re.compile(rf"[{enders}][”’」』\"]*|\n")
+    return re.compile(rf"[{enders}][”’」』\"]*|\n")
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences with offsets into `text`; a newline always ends one, closing quotes stay with it."""
     sentences: list[Sentence] = []
     start = 0
-    for m in boundary.finditer(text):
+    for m in _boundary().finditer(text):
         _add(sentences, text, start, m.end())
         start = m.end()
     _add(sentences, text, start, len(text))
@@ -49,6 +53,13 @@ def sentence_at(sentences: list[Sentence], offset: int) -> int:
         else:
             return mid
     return -1
+
+
+@functools.lru_cache(maxsize=4096)
+def cut_words(text: str, hmm: bool = False) -> tuple[str, ...]:
+    """jieba's words of a short text. Passes segment small windows around candidate names, and
+    the same phrases come back across documents: cut each window once."""
+    return tuple(jieba.cut(text, HMM=hmm))
 
 
 def word_boundaries(doc: Document) -> set[int]:

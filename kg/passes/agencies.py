@@ -11,8 +11,7 @@ import functools
 import re
 
 from ..config import patterns
-from ..lexicon import load_lexicons
-from .base import CJK, Context, alternation, entity_pass
+from .base import CJK, Context, alternation, entity_pass, first_chars, lexicon_entries
 
 
 
@@ -20,7 +19,7 @@ from .base import CJK, Context, alternation, entity_pass
 def places() -> dict[str, str]:
     """Every surface form of a known place -> its canonical label."""
     out: dict[str, str] = {}
-    for e in load_lexicons():
+    for e in lexicon_entries():
         if e.cls == "Location" and str(dict(e.attrs).get("ambiguous", "")) != "1":
             for form in (e.label, *e.aliases):
                 out.setdefault(form, e.label)
@@ -31,7 +30,7 @@ def places() -> dict[str, str]:
 def all_places() -> dict[str, str]:
     """Like places(), ambiguous names included (safe where a level word follows: 中山市)."""
     out: dict[str, str] = {}
-    for e in load_lexicons():
+    for e in lexicon_entries():
         if e.cls == "Location":
             for form in (e.label, *e.aliases):
                 out.setdefault(form, e.label)
@@ -41,7 +40,7 @@ def all_places() -> dict[str, str]:
 @functools.lru_cache(maxsize=1)
 def province_of() -> dict[str, str]:
     """Place label -> the label of its province-level division (itself for a province)."""
-    entries = {e.label: e for e in load_lexicons() if e.cls == "Location"}
+    entries = {e.label: e for e in lexicon_entries() if e.cls == "Location"}
     out = {}
     for label, e in entries.items():
         seen, cur = set(), e
@@ -156,13 +155,18 @@ def places_listed_before(text: str, pos: int) -> list[tuple[int, int, str]]:
     return out
 
 
-@entity_pass("agency-place-suffix")
-def place_agencies(ctx: Context) -> None:
+@functools.lru_cache(maxsize=1)
+def _place_suffix_rules():
     conf = patterns()["agencies"]
     abbreviations = conf["abbreviations"]
     suffixes = sorted(conf["place_suffixes"] + list(abbreviations), key=len, reverse=True)
     levels = sorted(conf["place_levels"], key=len, reverse=True)
-    rx = re.compile(alternation(suffixes))
+    return abbreviations, levels, re.compile(alternation(suffixes))
+
+
+@entity_pass("agency-place-suffix")
+def place_agencies(ctx: Context) -> None:
+    abbreviations, levels, rx = _place_suffix_rules()
     text = ctx.text
     for m in rx.finditer(text):
         start = m.start()
@@ -183,26 +187,44 @@ def place_agencies(ctx: Context) -> None:
         ctx.add("Location", place, place_start, start - len(level), "agency-place-suffix", 0.7)
 
 
-@entity_pass("agency-department")
-def departments(ctx: Context) -> None:
-    """A department written right after its parent: 国家移民管理局综合司 (parent + name + suffix)."""
+@functools.lru_cache(maxsize=1)
+def _department_rules():
+    """(the department regex, known form -> the label of the agency it names, if not itself a
+    department, function characters)."""
     from .lexicon_match import automaton
     conf = patterns()["agencies"]
     suffixes = alternation(conf["department_suffixes"])
     titled = "|".join(rf"{re.escape(s)}(?=副?{re.escape(t)})" for s, t in conf["department_titled"].items())
     rx = re.compile(rf"[{CJK}]{{2,{conf['department_max']}}}?(?:{suffixes}|{titled})")
+    parents = {}
+    for form, entries in automaton().values():
+        found = [e for e in entries if e.cls == "Agency" and e.attrs.get("kind") != "department"]
+        if found:
+            parents[form] = found[0].label
+    return rx, parents, set(patterns()["words"]["function_chars"])
+
+
+@entity_pass("agency-department")
+def departments(ctx: Context) -> None:
+    """A department written right after its parent: 国家移民管理局综合司 (parent + name + suffix)."""
+    from .lexicon_match import matches
+    rx, parents, function_chars = _department_rules()
     text = ctx.text
-    for end_index, (form, entries) in automaton().iter(text):
-        parents = [e for e in entries if e.cls == "Agency" and e.attrs.get("kind") != "department"]
-        if not parents:
+    for end_index, (form, _) in matches(ctx):
+        parent = parents.get(form)
+        if parent is None:
             continue
         start, end = end_index - len(form) + 1, end_index + 1
         m = rx.match(text, end)
-        if not m or set(m.group()) & set(patterns()["words"]["function_chars"]):
+        if not m or not function_chars.isdisjoint(m.group()):
             continue
-        parent = parents[0].label
         ctx.add("Agency", parent + m.group(), start, m.end(), "agency-department", 0.7,
                 aliases=(m.group(),), parent=parent)
+
+
+@functools.lru_cache(maxsize=1)
+def _organ_regex():
+    return re.compile(alternation(patterns()["agencies"]["organ_suffixes"]))
 
 
 @entity_pass("agency-organ")
@@ -210,10 +232,9 @@ def organs(ctx: Context) -> None:
     """Bodies named by their remit: 黑龙江省应对新冠肺炎疫情工作领导小组指挥部 (the name runs back
     to the place that opens it, within the clause)."""
     conf = patterns()["agencies"]
-    suffixes = alternation(conf["organ_suffixes"])
     known = places()
     text = ctx.text
-    for m in re.finditer(suffixes, text):
+    for m in _organ_regex().finditer(text):
         window_start = max(0, m.start() - conf["organ_max_middle"] - 6)
         clause = re.split(r"[，。；：、,;:（）()“”\s]", text[window_start:m.start()])[-1]
         begin = m.start() - len(clause)
@@ -226,14 +247,21 @@ def organs(ctx: Context) -> None:
                 break
 
 
-@entity_pass("location-stretch")
-def border_stretches(ctx: Context) -> None:
-    """Border stretches and waters: 中越边境, 粤港海域, 西南边境."""
+@functools.lru_cache(maxsize=1)
+def _stretch_regex():
     conf = patterns()["locations"]
     sides = re.escape(conf["sides"])
     directions = alternation(conf["directions"])
     stretches = alternation(conf["stretches"])
-    for m in re.finditer(rf"(?:[{sides}]{{2}}|{directions})(?:{stretches})", ctx.text):
+    start = first_chars(list(conf["sides"]) + conf["directions"])   # a fast scan
+    return re.compile(rf"{start}(?:[{sides}]{{2}}|{directions})(?:{stretches})")
+
+
+@entity_pass("location-stretch")
+def border_stretches(ctx: Context) -> None:
+    """Border stretches and waters: 中越边境, 粤港海域, 西南边境."""
+    conf = patterns()["locations"]
+    for m in _stretch_regex().finditer(ctx.text):
         if m.group()[0] == m.group()[1]:
             continue
         name = m.group()
@@ -245,16 +273,20 @@ def border_stretches(ctx: Context) -> None:
 
 @functools.lru_cache(maxsize=1)
 def place_kind() -> dict[str, str]:
-    return {e.label: e.attrs.get("kind", "") for e in load_lexicons() if e.cls == "Location"}
+    return {e.label: e.attrs.get("kind", "") for e in lexicon_entries() if e.cls == "Location"}
+
+
+@functools.lru_cache(maxsize=1)
+def _port_regex():
+    return re.compile(alternation(patterns()["locations"]["port_suffixes"]))
 
 
 @entity_pass("location-port")
 def ports(ctx: Context) -> None:
     """Ports and crossings named after a place: 中山港, 深圳湾口岸, 九洲港客运站."""
-    suffixes = alternation(patterns()["locations"]["port_suffixes"])
     known = all_places()                  # the suffix makes even a common-word name a place
     unit_rx = _suffix_regex()[0]
-    for m in re.finditer(suffixes, ctx.text):
+    for m in _port_regex().finditer(ctx.text):
         found = place_ending_at(ctx.text, m.start(), known=known)
         if not found:
             continue

@@ -6,15 +6,16 @@ read the settled mentions. Registering is one decorator, so a new pass is one ne
 """
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
-import jieba
-
+from ..lexicon import LexEntry, load_lexicons
 from ..model import Document, Findings, Mention, Relation, Sentence, StatisticFinding
-from ..segment import paragraph_of, sentence_at, split_sentences
+from ..segment import cut_words, paragraph_of, split_sentences
 
 PassFn = Callable[["Context"], None]
 ENTITY_PASSES: list[tuple[str, PassFn]] = []
@@ -42,11 +43,30 @@ def relation_pass(name: str):
     return register
 
 
+@functools.lru_cache(maxsize=1)
+def lexicon_entries() -> list[LexEntry]:
+    """The lexicons, read once per process for every pass (each reading validates all files)."""
+    return load_lexicons()
+
+
 def alternation(words) -> str:
     """A regex alternation of literal words, longest first (so 边检总站 wins over 总站)."""
+    return _alternation(tuple(words))
+
+
+@functools.lru_cache(maxsize=None)
+def _alternation(words: tuple[str, ...]) -> str:
+    # Passes ask for the same few word lists for every document: escape them once.
     return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
 
 
+def first_chars(words) -> str:
+    """A lookahead for the first characters of `words`. Put before a pattern that can only start
+    with one of them, it rules out most positions of a scan at once (the result is the same)."""
+    return "(?=[%s])" % re.escape("".join(sorted({w[0] for w in words})))
+
+
+@functools.lru_cache(maxsize=4096)
 def clean_name(name: str) -> str:
     """A canonical name: no quote or book-title marks, no white space."""
     return MARKS.sub("", name)
@@ -89,7 +109,7 @@ class Context:
         document for them would cost more than every other pass together."""
         lo, hi = max(0, start - 8), min(len(self.doc.text), end + 8)
         bounds, pos = {lo, hi}, lo
-        for word in jieba.cut(self.doc.text[lo:hi], HMM=False):
+        for word in cut_words(self.doc.text[lo:hi]):
             pos += len(word)
             bounds.add(pos)
         # The window's own edges are not evidence; trust them only at the text's edges.
@@ -104,8 +124,14 @@ class Context:
     def paragraphs(self) -> list[int]:
         return paragraph_of(self.doc.text, self.sentences)
 
+    @cached_property
+    def _sentence_starts(self) -> list[int]:
+        return [s.start for s in self.sentences]
+
     def sentence_index(self, offset: int) -> int:
-        return sentence_at(self.sentences, offset)
+        """Index of the sentence holding `offset`, or -1 (as segment.sentence_at, by bisect)."""
+        i = bisect.bisect_right(self._sentence_starts, offset) - 1
+        return i if i >= 0 and offset < self.sentences[i].end else -1
 
     def add(self, cls: str, name: str, start: int, end: int, pass_name: str, confidence: float,
             aliases=(), **attrs) -> Mention | None:
@@ -124,11 +150,12 @@ class Context:
         ranked = sorted(self.mentions, key=lambda m: (-(m.end - m.start), -m.confidence, m.start))
         kept: list[Mention] = []
         covering: dict[int, list[Mention]] = {}   # offset -> kept mentions over it (no n² scan)
+        spans: dict[tuple, Mention] = {}          # (start, end, cls, name) -> the kept reading
         for m in ranked:
-            near = {id(k): k for pos in range(m.start, m.end) for k in covering.get(pos, ())}
-            near = list(near.values()) if m.start >= 0 else []
-            same = next((k for k in near if (k.start, k.end, k.cls, k.name) ==
-                         (m.start, m.end, m.cls, m.name)), None)
+            if m.start < 0:                      # from the metadata: no span to share
+                kept.append(m)
+                continue
+            same = spans.get((m.start, m.end, m.cls, m.name))
             if same is not None:                 # two passes agree: keep what each knows
                 for key, value in m.attrs.items():
                     # What the lexicon says of a known name outranks a guess from its structure
@@ -137,9 +164,11 @@ class Context:
                         same.attrs.setdefault(key, value)
                 same.aliases = tuple(dict.fromkeys(same.aliases + m.aliases))
                 continue
-            if any(self._blocks(k, m) for k in near):
+            near = {id(k): k for pos in range(m.start, m.end) for k in covering.get(pos, ())}
+            if near and any(self._blocks(k, m) for k in near.values()):
                 continue
             kept.append(m)
+            spans[(m.start, m.end, m.cls, m.name)] = m
             for pos in range(m.start, m.end):
                 covering.setdefault(pos, []).append(m)
         self.mentions = sorted(kept, key=lambda m: (m.start, -(m.end - m.start)))

@@ -21,7 +21,7 @@ def quoted_campaigns(ctx: Context) -> None:
                 aliases=(m.group(),))
     conf = patterns()["campaigns"]
     tails = alternation(conf["quoted_list_tail"])
-    for m in re.finditer(rf"((?:“[^“”\n]{{1,12}}”\s*)+)(?:{tails})", text):
+    for m in re.finditer(rf"(?=“)((?:“[^“”\n]{{1,12}}”\s*)+)(?:{tails})", text):   # (?=“): a fast scan
         for q in re.finditer(r"“\s*([^“”\n]{1,12}?)\s*”", m.group(1)):
             core = re.sub(r"\s", "", q.group(1))
             name = core if core.endswith("行动") else core + "行动"

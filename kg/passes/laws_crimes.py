@@ -6,7 +6,7 @@ import re
 
 from ..config import patterns
 from ..segment import word_tag
-from .base import CJK, Context, alternation, entity_pass
+from .base import CJK, Context, alternation, entity_pass, first_chars
 
 
 @entity_pass("law-title")
@@ -51,11 +51,12 @@ def strip_openers(name: str, openers: list[str]) -> int:
 @entity_pass("crime-compound")
 def compound_crimes(ctx: Context) -> None:
     """A noun before a crime word names a kind of that crime: 婚姻诈骗 (not 实施诈骗)."""
-    heads = alternation(patterns()["crimes"]["compound_heads"])
-    for m in re.finditer(rf"(?=([{CJK}]{{2}})({heads}))", ctx.text):
-        tag = word_tag(m.group(1))         # a common noun: not a name (nr) or a place (ns)
+    heads = patterns()["crimes"]["compound_heads"]
+    # At the crime word, with two Chinese characters before it (found from the crime word: faster).
+    for m in re.finditer(rf"{first_chars(heads)}(?<=[{CJK}]{{2}})(?=({alternation(heads)}))", ctx.text):
+        start, end = m.start() - 2, m.start() + len(m.group(1))
+        tag = word_tag(ctx.text[start:m.start()])   # a common noun: not a name (nr) or a place (ns)
         if tag.startswith("n") and not tag.startswith(("nr", "ns")):
-            start, end = m.start(), m.start() + len(m.group(1)) + len(m.group(2))
             ctx.add("CrimeType", ctx.text[start:end], start, end, "crime-compound", 0.6)
 
 

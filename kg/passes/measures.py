@@ -79,7 +79,8 @@ def numbered_measures(ctx: Context) -> None:
     """N项…措施 anywhere: a counted package of measures is a named measure (十项政策措施)."""
     conf, _, _, _ = _conf()
     nouns = alternation(conf["numbered_nouns"])
-    for m in re.finditer(rf"(?<!第)[一二三四五六七八九十两]{{1,3}}[项条]([{CJK}]{{0,10}}?)(?:{nouns})", ctx.text):
+    # (?=[…]) restates the first character: a fast scan.
+    for m in re.finditer(rf"(?=[一二三四五六七八九十两])(?<!第)[一二三四五六七八九十两]{{1,3}}[项条]([{CJK}]{{0,10}}?)(?:{nouns})", ctx.text):
         if any(w in m.group(1) for w in conf["reject_words"]):
             continue
         ctx.add("Measure", m.group(), m.start(), m.end(), "measure-numbered", 0.6)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import functools
 import re
 
-import jieba
-
 from ..config import ONTOLOGY_DIR, patterns
 from ..model import Mention
-from ..segment import word_tag
-from .base import CJK, Context, alternation, entity_pass
+from ..segment import cut_words, word_tag
+from .base import CJK, Context, alternation, entity_pass, first_chars
 
 NAME_END = set("，,、。；;：:）)（(]】[【 \n“”\"")
+CJK_RUN = re.compile(rf"[{CJK}]+")
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,16 +62,16 @@ def name_at(text: str, start: int, closers: list[str]) -> int | None:
     for g in given:
         end = start + sur + g
         name = text[start:end]
-        if len(name) != sur + g or not re.fullmatch(rf"[{CJK}]+", name) \
+        if len(name) != sur + g or not CJK_RUN.fullmatch(name) \
                 or not looks_like_name(name):
             continue
         if end >= len(text) or text[end] in NAME_END:
             return end
-        if any(text.startswith(w, end) for w in closers):
+        if text.startswith(tuple(closers), end):
             return end
     # No closing word: let the segmenter decide where the name ends (张庆伟委托, 赵一存北京报道).
-    word = next(iter(jieba.cut(text[start:start + 8], HMM=True)), "")
-    if sur + 1 <= len(word) <= sur + 2 and re.fullmatch(rf"[{CJK}]+", word) and looks_like_name(word):
+    word = next(iter(cut_words(text[start:start + 8], hmm=True)), "")
+    if sur + 1 <= len(word) <= sur + 2 and CJK_RUN.fullmatch(word) and looks_like_name(word):
         return start + len(word)
     return None
 
@@ -80,7 +79,7 @@ def name_at(text: str, start: int, closers: list[str]) -> int | None:
 def opens_name(text: str, start: int) -> bool:
     """Can a name start here, not in the middle of a word: at the start, after a non-Chinese
     character, or after a function character (的, 和, 对 …)?"""
-    return start == 0 or not re.match(rf"[{CJK}]", text[start - 1]) \
+    return start == 0 or not CJK_RUN.match(text[start - 1]) \
         or text[start - 1] in patterns()["words"]["function_chars"]
 
 
@@ -105,7 +104,7 @@ def titled_names(ctx: Context) -> None:
             break
     # Name before a title that follows names: 李克强总理, 习近平总书记.
     after = alternation(conf["after"])
-    for m in re.finditer(rf"(?=({after}))", text):
+    for m in re.finditer(rf"{first_chars(conf['after'])}(?=({after}))", text):
         tstart = m.start()
         for length in (3, 2, 4):
             start = tstart - length

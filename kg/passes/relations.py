@@ -38,9 +38,10 @@ def coreferences(ctx: Context) -> list[Mention]:
 
 def _coreferences(ctx: Context) -> list[Mention]:
     out = []
+    agencies = [a for a in ctx.mentions if a.cls == "Agency"]
     for phrase, target in patterns()["agencies"]["coreference"].items():
         for m in re.finditer(re.escape(phrase), ctx.text):
-            if any(a.start <= m.start() < a.end for a in ctx.mentions if a.cls == "Agency"):
+            if any(a.start <= m.start() < a.end for a in agencies):
                 continue
             ref = pseudo(ctx, "Agency", target)
             ref.start, ref.end = m.start(), m.end()
@@ -52,23 +53,43 @@ def _coreferences(ctx: Context) -> list[Mention]:
 def is_object(ctx: Context, m: Mention) -> bool:
     """Not the subject of its clause: an object (联合X), a modifier (X常务会议), or too far
     into its clause to be the one acting (…报列公安部挂账督办)."""
+    # It depends on the span alone, and relation passes ask about the same agencies many times.
+    known = ctx.memo.setdefault("is_object", {})
+    key = (m.start, m.end)
+    if key not in known:
+        known[key] = _is_object(ctx, m)
+    return known[key]
+
+
+def _is_object(ctx: Context, m: Mention) -> bool:
     chained = ctx.agency_ending_at.get(m.start)
     if chained is not None:                   # 云南边检总站临沧支队耿马大队: the chain's head decides
         return is_object(ctx, chained)
     if m.start - clause_start(ctx, m.start) > _rel_conf()["subject_max_offset"]:
         return True
     before = ctx.text[max(0, m.start - 4):m.start]
-    if any(before.endswith(w) for w in _rel_conf()["object_markers"]):
+    if before.endswith(_word_tuple("object_markers")):
         return True
-    return any(ctx.text.startswith(w, m.end) for w in _rel_conf()["non_subject_after"])
+    return ctx.text.startswith(_word_tuple("non_subject_after"), m.end)
+
+
+@functools.lru_cache(maxsize=None)
+def _word_tuple(key: str) -> tuple[str, ...]:
+    """A word list of the relations settings as a tuple: str.startswith/endswith take one."""
+    return tuple(_rel_conf()[key])
+
+
+@functools.lru_cache(maxsize=1)
+def _last_break():
+    breaks = patterns()["sentence"]["clause_breaks"] + patterns()["sentence"]["enders"] + "\n"
+    return re.compile(rf"[\s\S]*[{re.escape(breaks)}]")   # greedy: ends after the last break
 
 
 def clause_start(ctx: Context, offset: int) -> int:
-    breaks = patterns()["sentence"]["clause_breaks"] + patterns()["sentence"]["enders"] + "\n"
     # Look back a bounded distance: a run-on clause must not make every lookup scan the text.
     floor = max(0, offset - 300)
-    found = max(ctx.text.rfind(ch, floor, offset) for ch in breaks)
-    return found + 1 if found >= 0 else floor
+    found = _last_break().match(ctx.text, floor, offset)
+    return found.end() if found else floor
 
 
 def agencies_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mention]:
@@ -160,12 +181,21 @@ def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Me
     for prev in range(sent - 1, -1, -1):
         if ctx.paragraphs[prev] != para:
             break
-        subjects = [a for a in agencies_in(ctx, prev, refs)
-                    if not is_object(ctx, a) and not in_time_clause(ctx, a)]
-        if subjects:
-            return subjects[-1], 0.65
+        subject = last_subject(ctx, prev, refs)
+        if subject is not None:
+            return subject, 0.65
     main = dominant_agency(ctx)
     return main, 0.5
+
+
+def last_subject(ctx: Context, sentence: int, refs: list[Mention]) -> Mention | None:
+    """The last agency of a sentence that acts in it (worked out once per sentence)."""
+    known = ctx.memo.setdefault("last_subject", {})
+    if sentence not in known:
+        subjects = [a for a in agencies_in(ctx, sentence, refs)
+                    if not is_object(ctx, a) and not in_time_clause(ctx, a)]
+        known[sentence] = subjects[-1] if subjects else None
+    return known[sentence]
 
 
 @relation_pass("org-structure")
@@ -231,20 +261,21 @@ def cooperation(ctx: Context) -> None:
     verbs = conf["cooperation_verbs"]
     markers = sorted(conf["cooperation_before_list"], key=len, reverse=True)
     pair_markers = conf["cooperation_pair_markers"]
-    joiners = patterns()["words"]["list_joiners"]
+    openers = tuple(markers + pair_markers)
+    joined = re.compile(rf"[{patterns()['words']['list_joiners']}，,]\s*")
     for s in ctx.sentences:
         agencies = agencies_in(ctx, s.index, refs)
         if not agencies:
             continue
         for a in agencies:
             before = ctx.text[max(0, a.start - 4):a.start]
-            opener = next((w for w in markers + pair_markers if before.endswith(w)), None)
-            if not opener:
+            if not before.endswith(openers):     # the common case, tested at once
                 continue
+            opener = next(w for w in openers if before.endswith(w))
             # The list that starts here: X、Y、Z(等部门)
             partners, end = [a], a.end
             for b in agencies:
-                if b.start > end and re.fullmatch(rf"[{joiners}，,]\s*", ctx.text[end:b.start]):
+                if b.start > end and joined.fullmatch(ctx.text, end, b.start):
                     partners.append(b)
                     end = b.end
             rest = ctx.text[end:s.end]

@@ -17,6 +17,12 @@ from ..segment import word_tag
 from .base import Context, alternation, relation_pass
 from .relations import coreferences, subject_before
 
+# Compiled once: they run for every figure.
+YEAR = re.compile(r"(20\d{2})年")
+MONTHS = re.compile(r"前(?:\d{1,2}|[一二三四五六七八九十]{1,2})个月|前[一二三1-3]季度")
+TOKEN_CHAR = re.compile(r"[\d.\-/:]")
+LETTER = re.compile(r"[A-Za-z]")
+
 
 @functools.lru_cache(maxsize=1)
 def _metric_rules():
@@ -25,7 +31,16 @@ def _metric_rules():
     breaks = patterns()["sentence"]["clause_breaks"] + patterns()["sentence"]["enders"]
     noise = re.compile(rf"^(?:[{re.escape(breaks)}、\s]|{alternation(conf['metric_noise'])}|"
                        rf"\d{{4}}年|[一二三四]季度)+")
-    return noise, re.compile(alternation(conf["total_words"])), breaks
+    # Greedy: a match from the sentence start ends right after the last clause break.
+    last_break = re.compile(rf"[\s\S]*[{re.escape(breaks)}]")
+    return noise, re.compile(alternation(conf["total_words"])), breaks, last_break
+
+
+@functools.lru_cache(maxsize=1)
+def _context_words():
+    """The words around a figure that make it no count, as tuples (str.startswith takes one)."""
+    conf = patterns()["statistics"]
+    return tuple(conf["not_counts_before"]), tuple(conf["scope_after"]), tuple(conf["not_counts_after"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -36,8 +51,9 @@ def _conf():
     mults = alternation(conf["multipliers"])
     unit_rx = alternation(units)
     cn = "".join(conf["chinese_digits"]) + "".join(conf["chinese_units"])
+    # The lookahead only restates what a number starts with; it makes the scan twice as fast.
     rx = re.compile(
-        rf"(?<![\d.])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?(?![\d.])|\d+(?:\.\d+)?(?![\d.])|[{cn}]+)\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
+        rf"(?=[\d{cn}])(?<![\d.])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?(?![\d.])|\d+(?:\.\d+)?(?![\d.])|[{cn}]+)\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
         rf"(?P<unit>{unit_rx})")
     return conf, rx
 
@@ -76,7 +92,7 @@ def document_year(ctx: Context) -> str | None:
     m = re.match(r"(\d{4})", date)
     if m:
         return m.group(1)
-    m = re.search(r"(20\d{2})年", ctx.text)
+    m = YEAR.search(ctx.text)
     return m.group(1) if m else None
 
 
@@ -84,9 +100,9 @@ def period_of(ctx: Context, sentence_text: str, upto: int) -> str | None:
     """The period a figure belongs to, from the words before it in its sentence."""
     conf, _ = _conf()
     before = sentence_text[:upto]
-    year = re.findall(r"(20\d{2})年", before)
+    year = YEAR.findall(before)
     qualifier = next((w for w in conf["period_words"] if w in before), None)
-    months = re.search(r"前(?:\d{1,2}|[一二三四五六七八九十]{1,2})个月|前[一二三1-3]季度", before)
+    months = MONTHS.search(before)
     if months:
         qualifier = months.group()
     if year:
@@ -102,6 +118,7 @@ def period_of(ctx: Context, sentence_text: str, upto: int) -> str | None:
 @relation_pass("statistics")
 def statistics(ctx: Context) -> None:
     conf, rx = _conf()
+    not_before, scope_after, not_after = _context_words()
     refs = coreferences(ctx)
     for s in ctx.sentences:
         found = []
@@ -120,15 +137,15 @@ def statistics(ctx: Context) -> None:
                 continue                         # inside quotes: a slogan or a name
             before = s.text[max(0, start - 2):start]
             after = s.text[end:end + 3]
-            if any(before.endswith(w) for w in conf["not_counts_before"]):
+            if before.endswith(not_before):
                 continue
-            if re.match(r"[\d.\-/:]", s.text[start - 1:start] or " "):
+            if TOKEN_CHAR.match(s.text[start - 1:start] or " "):
                 continue                         # part of a larger token (T3-D, 72/144)
-            if any(s.text.startswith(w, m.start("unit")) for w in conf["scope_after"]):
+            if s.text.startswith(scope_after, m.start("unit")):
                 continue
-            if any(after.startswith(w) for w in conf["not_counts_after"]):
+            if after.startswith(not_after):
                 continue
-            if re.match(r"[A-Za-z]", s.text[start - 1:start] or " "):
+            if LETTER.match(s.text[start - 1:start] or " "):
                 continue
             found.append(m)
         previous: list = []
@@ -172,8 +189,9 @@ def without_restatements(stats: list, ctx: Context) -> list:
 def metric_for(sentence: str, m: re.Match, previous: list, previous_end: int) -> str:
     """What was counted: the words before the figure in its clause, or the words after it."""
     conf, _ = _conf()
-    noise, totals, breaks = _metric_rules()
-    clause_start = max(sentence.rfind(ch, 0, m.start()) for ch in breaks) + 1
+    noise, totals, breaks, last_break = _metric_rules()
+    found = last_break.match(sentence, 0, m.start())
+    clause_start = found.end() if found else 0
     # Between two figures of the same clause only the words after the first one count.
     head = sentence[max(clause_start, previous_end):m.start()]
     head = noise.sub("", head.strip())
