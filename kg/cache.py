@@ -34,7 +34,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # The code that turns one file into its digest: a change in any of it makes new digests.
 PIPELINE_FILES = ("ingest.py", "segment.py", "textmap.py", "model.py", "config.py", "lexicon.py",
                   "passes/*.py", "resolve.py", "rdf.py", "ontology.py", "digest.py")
-LIBRARIES = ("jieba", "opencc", "pyahocorasick", "charset-normalizer", "PyYAML", "pyoxigraph")
+LIBRARIES = ("jieba", "rjieba", "opencc", "pyahocorasick", "charset-normalizer", "PyYAML", "pyoxigraph")
 FORMAT = "kg-digest-1"         # bump when what an entry holds changes
 
 

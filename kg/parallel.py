@@ -128,12 +128,11 @@ def _remote(fn: Callable[[Any], Outcome], item) -> Outcome:
 
 
 def preload() -> None:
-    """Load jieba's dictionary and part-of-speech table (about 1 s) in this process, before any
-    worker forks: the workers then share them instead of each loading its own."""
-    import jieba
-    import jieba.posseg  # noqa: F401  (loads the tag table on import)
-    jieba.setLogLevel(60)
-    jieba.initialize()
+    """Load the word dictionary (rjieba's) and jieba's part-of-speech table in this process,
+    before any worker forks: the workers then share them instead of each loading its own."""
+    from .segment import cut_words, word_tag
+    cut_words("国家移民管理局")
+    word_tag("移民")
 
 
 def extract_all(fn: Callable[[Any], Outcome], paths: Sequence, *, jobs: int | None = None,
