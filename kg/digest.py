@@ -55,8 +55,8 @@ def digest(f: Findings, min_confidence: float = 0.0) -> Digest:
     return Digest(
         doc=light,
         raw_hash=hashlib.sha256(d.raw.encode("utf-8", "surrogatepass")).hexdigest(),
-        entities=[(e.iri, e.cls, e.label, tuple(sorted(e.alt_labels)), e.mentions, e.confidence,
-                   tuple(sorted(e.passes))) for e in local.entities.values()],
+        entities=[(e.iri, e.cls, e.label, tuple(e.alt_labels), e.mentions, e.confidence, tuple(e.passes))
+                  for e in local.entities.values()],      # (merged into sets, sorted when written)
         relations=[(key, tuple((v.doc_id, v.sentence, v.pass_name, v.confidence) for v in rel.evidence))
                    for key, rel in local.relations.items()],
         statistics=[(statistic_iri(d.doc_id, st), reporter) for st, reporter in local.statistics],

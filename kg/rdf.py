@@ -4,15 +4,16 @@ Relations are direct triples between entities; each also has one kgo:Evidence no
 that states it (a reified rdf:Statement with PROV-O provenance, confidence and the pass that
 found it), so that plain SPARQL reaches both the fact and why we believe it.
 
-Speed: the triples are written here as N-Triples lines, one subject after the other, which
-Oxigraph parses (strictly: a malformed term fails the build instead of reaching the file) and
-writes as Turtle with prefixes, one block per subject (`turtle`). For 390,000 triples rdflib's
-memory store and Turtle writer took 17.5 s and 400 MB; this takes 1 s (bench/README.md).
+Speed: the graph is written directly as Turtle with prefixes, one block per subject (`ttl_block`):
+no RDF library in the loop. Every IRI is one we make (kgr: + a kind, hashes and doc ids of
+[A-Za-z0-9_-]) and every literal goes through `lit`; tests parse the result with Oxigraph and
+rdflib, nasty strings included (test_rdf_fast, test_roundtrip). For 390,000 triples rdflib's
+memory store and Turtle writer took 17.5 s and 400 MB (bench/README.md).
 The triples about one document (its evidence, statistics and sentences: most of the graph)
-depend on that document alone, so they are made into Turtle where the document was extracted
-(`document_part`, written directly as Turtle, kg.digest) and kept in the cache; the build writes anew only the
-documents and entities (`corpus_lines`). `build_graph` gives the same triples as an rdflib
-Graph, for the callers that want rdflib's API (the HTML page, tests).
+depend on that document alone, so they are made where the document was extracted
+(`document_part`, kg.digest) and kept in the cache; a build writes anew only the documents and
+entities (`corpus_part`). `build_graph` gives the same triples as an rdflib Graph, for the
+callers that want rdflib's API (the HTML page, tests).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import functools
 import re
 from collections import defaultdict
 from decimal import Decimal
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -43,28 +44,7 @@ PREFIXES = {
     "owl": "http://www.w3.org/2002/07/owl#", "skos": str(SKOS), "prov": str(PROV),
     "dcterms": str(DCTERMS), "org": str(ORG), "schema": str(SCHEMA), "foaf": "http://xmlns.com/foaf/0.1/",
 }
-BATCH_LINES = 20_000           # lines parsed at once: memory stays at one batch
-
-
-class _Terms:
-    """`K.Evidence` -> '<https://…/ontology#Evidence>' (N-Triples IRI), made once per name."""
-
-    def __init__(self, base: str):
-        self.base = base
-
-    def get(self, name: str) -> str:
-        return getattr(self, name)
-
-    def __getattr__(self, name: str) -> str:
-        value = f"<{self.base}{name}>"
-        setattr(self, name, value)          # the next lookup is a plain attribute
-        return value
-
-
-K, R, RDFS_, SKOS_, PROV_, DCT = (_Terms(b) for b in (str(KGO), RDF_NS, RDFS_NS, str(SKOS), str(PROV),
-                                                       str(DCTERMS)))
-INTEGER, DECIMAL, DATE = (f"^^<{XSD_NS}{n}>" for n in ("integer", "decimal", "date"))
-# N-Triples string escapes: these four may not appear as they are between quotes.
+# String escapes: these four may not appear as they are between quotes (Turtle and N-Triples).
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
@@ -93,54 +73,10 @@ def lit(value: str, lang: str | None = None) -> str:
     return f'"{text}"@{lang}' if lang else f'"{text}"'
 
 
-def integer(n: int) -> str:
-    return f'"{int(n)}"{INTEGER}'
-
-
-def decimal(text: str) -> str:
-    return f'"{text}"{DECIMAL}'
-
-
 def statistic_iri(doc_id: str, st) -> str:
     return f"{KGR}statistic-{short_hash(doc_id, str(st.start), str(st.end))}"
 
 
-def corpus_lines(resolved: Resolved) -> Iterator[str]:
-    """The documents and the entities with their relations: what every build writes anew."""
-    outgoing: dict[str, list[str]] = defaultdict(list)      # entity IRI -> "p o" pairs
-    for (pred, s, o) in resolved.relations:
-        outgoing[s].append(f"{K.get(pred)} <{o}>")
-    for _, node, reporter in resolved.statistics:
-        if reporter:
-            outgoing[reporter].append(f"{K.reports} <{node}>")
-
-    for d in resolved.documents:
-        yield from document_lines(d.doc)
-
-    for e in resolved.entities.values():
-        node = f"<{e.iri}>"
-        label = lit(e.label, "zh")
-        yield f"{node} {R.type} {K.get(e.cls)} .\n"
-        yield f"{node} {SKOS_.prefLabel} {label} .\n"
-        yield f"{node} {RDFS_.label} {label} .\n"
-        for alt in sorted(e.alt_labels):
-            yield f"{node} {SKOS_.altLabel} {lit(alt, 'zh')} .\n"
-        for doc_id in sorted(e.documents):
-            yield f"{node} {K.mentionedIn} <{doc_iri(doc_id)}> .\n"
-        yield f"{node} {K.documentCount} {integer(len(e.documents))} .\n"
-        yield f"{node} {K.confidence} {decimal(confidence_text(e.confidence))} .\n"
-        for name in sorted(e.passes):
-            yield f"{node} {K.extractedBy} {lit(name)} .\n"
-        for pair in outgoing.pop(e.iri, ()):
-            yield f"{node} {pair} .\n"
-    for s, pairs in outgoing.items():               # subjects that are not entities (none today)
-        for pair in pairs:
-            yield f"<{s}> {pair} .\n"
-
-
-# Turtle written directly (the document parts: most of the graph). Every IRI here is one we
-# make (kgr: + a class or kind, hashes and doc ids of [A-Za-z0-9_-]), every literal goes
-# through `lit`, and tests parse the result with Oxigraph and rdflib (test_rdf_fast, test_roundtrip).
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _BARE_DECIMAL = re.compile(r"[+-]?[0-9]*\.[0-9]+")
 
@@ -158,15 +94,20 @@ def ttl_decimal(text: str) -> str:
 
 
 def ttl_block(subject: str, pairs: list[tuple[str, str]]) -> str:
-    """One subject with its (predicate, object) pairs, a predicate's objects joined by ','."""
-    parts: list[str] = []
-    last = None
+    """One subject with its (predicate, object) pairs; the objects of a predicate that follow
+    each other are joined by ',' (more than two: one per line, for an agency in 5,000 documents)."""
+    groups: list[tuple[str, list[str]]] = []
     for p, o in pairs:
-        if p == last:
-            parts[-1] += f" , {o}"
+        if groups and groups[-1][0] == p:
+            groups[-1][1].append(o)
         else:
-            parts.append(f"{p} {o}")
-            last = p
+            groups.append((p, [o]))
+    parts = []
+    for p, objs in groups:
+        if len(objs) < 3:
+            parts.append(f"{p} {' , '.join(objs)}")
+        else:
+            parts.append(f"{p}\n\t\t" + " ,\n\t\t".join(objs))
     return f"{subject} " + " ;\n\t".join(parts) + " .\n\n"
 
 
@@ -178,6 +119,12 @@ def document_part(f, local) -> tuple[int, bytes]:
     blocks: list[str] = []
     count = 0
     used_sentences: set[int] = set()
+    doc_node = ttl_iri(doc_iri(doc_id))
+    if _LOCAL_NAME.fullmatch(f"sentence-{doc_id}-"):          # ingest's doc ids always are
+        sentence_node = f"kgr:sentence-{doc_id}-{{}}".format
+    else:
+        def sentence_node(index: int) -> str:
+            return ttl_iri(sentence_iri(doc_id, index))
     for (pred, s, o), rel in local.relations.items():
         for ev in rel.evidence:
             node = f"kgr:evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}"
@@ -185,7 +132,7 @@ def document_part(f, local) -> tuple[int, bytes]:
                      ("rdf:predicate", f"kgo:{pred}"), ("rdf:object", ttl_iri(o)),
                      ("kgo:confidence", ttl_decimal(confidence_text(ev.confidence))),
                      ("kgo:extractedBy", lit(ev.pass_name)),
-                     ("prov:wasDerivedFrom", ttl_iri(sentence_iri(doc_id, ev.sentence)))]
+                     ("prov:wasDerivedFrom", sentence_node(ev.sentence))]
             blocks.append(ttl_block(node, pairs))
             count += len(pairs)
             used_sentences.add(ev.sentence)
@@ -200,7 +147,7 @@ def document_part(f, local) -> tuple[int, bytes]:
                   ("kgo:confidence", ttl_decimal(confidence_text(st.confidence))),
                   ("kgo:extractedBy", lit(st.pass_name)),
                   ("kgo:startOffset", str(int(a))), ("kgo:endOffset", str(int(b))),
-                  ("prov:wasDerivedFrom", ttl_iri(sentence_iri(doc_id, st.sentence)))]
+                  ("prov:wasDerivedFrom", sentence_node(st.sentence))]
         blocks.append(ttl_block(ttl_iri(statistic_iri(doc_id, st)), pairs))
         count += len(pairs)
         used_sentences.add(st.sentence)
@@ -212,74 +159,80 @@ def document_part(f, local) -> tuple[int, bytes]:
         a, b = doc.raw_span(s.start, s.end)
         pairs = [("a", "kgo:Sentence"), ("kgo:text", lit(doc.surface(s.start, s.end))),
                  ("kgo:startOffset", str(int(a))), ("kgo:endOffset", str(int(b))),
-                 ("kgo:sentenceIndex", str(int(index))), ("kgo:inDocument", ttl_iri(doc_iri(doc_id)))]
-        blocks.append(ttl_block(ttl_iri(sentence_iri(doc_id, index)), pairs))
+                 ("kgo:sentenceIndex", str(int(index))), ("kgo:inDocument", doc_node)]
+        blocks.append(ttl_block(sentence_node(index), pairs))
         count += len(pairs)
     # A lone surrogate (from a damaged file) cannot be UTF-8: it becomes '?'.
     return count, "".join(blocks).encode("utf-8", "replace")
 
 
-def document_lines(doc: Document) -> Iterator[str]:
-    node = f"<{doc_iri(doc.doc_id)}>"
-    yield f"{node} {R.type} {K.Document} .\n"
-    for p in doc.meta.get("_paths") or [doc.path]:
-        yield f"{node} {K.sourcePath} {lit(p)} .\n"
-    yield f"{node} {K.contentHash} {lit(doc.content_hash)} .\n"
-    yield f"{node} {K.encoding} {lit(doc.encoding)} .\n"
-    yield f"{node} {K.script} {lit(doc.script)} .\n"
-    yield f"{node} {K.sourceFormat} {lit(doc.format)} .\n"
+def corpus_part(resolved: Resolved) -> tuple[int, bytes]:
+    """(triples, Turtle) of the documents and the entities with their relations: what every
+    build writes anew."""
+    outgoing: dict[str, list[tuple[str, str]]] = defaultdict(list)     # entity IRI -> pairs
+    for (pred, s, o) in resolved.relations:
+        outgoing[s].append((f"kgo:{pred}", ttl_iri(o)))
+    for _, node, reporter in resolved.statistics:
+        if reporter:
+            outgoing[reporter].append(("kgo:reports", ttl_iri(node)))
+    blocks = [document_block(d.doc) for d in resolved.documents]
+    count = sum(n for n, _ in blocks)
+    blocks = [text for _, text in blocks]
+    for e in resolved.entities.values():
+        label = lit(e.label, "zh")
+        pairs = [("a", f"kgo:{e.cls}"), ("skos:prefLabel", label), ("rdfs:label", label)]
+        pairs += [("skos:altLabel", lit(alt, "zh")) for alt in sorted(e.alt_labels)]
+        pairs += [("kgo:mentionedIn", ttl_iri(doc_iri(doc_id))) for doc_id in sorted(e.documents)]
+        pairs += [("kgo:documentCount", str(len(e.documents))),
+                  ("kgo:confidence", ttl_decimal(confidence_text(e.confidence)))]
+        pairs += [("kgo:extractedBy", lit(name)) for name in sorted(e.passes)]
+        pairs += sorted(outgoing.pop(e.iri, ()), key=lambda pair: pair[0])    # by predicate
+        blocks.append(ttl_block(ttl_iri(e.iri), pairs))
+        count += len(pairs)
+    for s, pairs in outgoing.items():               # subjects that are not entities (none today)
+        blocks.append(ttl_block(ttl_iri(s), pairs))
+        count += len(pairs)
+    return count, "".join(blocks).encode("utf-8", "replace")
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def document_block(doc: Document) -> tuple[int, str]:
+    """(triples, Turtle) of a document node: its paths, hash, encoding, script, format, metadata."""
+    pairs = [("a", "kgo:Document")]
+    pairs += [("kgo:sourcePath", lit(p)) for p in doc.meta.get("_paths") or [doc.path]]
+    pairs += [("kgo:contentHash", lit(doc.content_hash)), ("kgo:encoding", lit(doc.encoding)),
+              ("kgo:script", lit(doc.script)), ("kgo:sourceFormat", lit(doc.format))]
     meta = doc.meta
     if meta.get("title"):
-        yield f"{node} {DCT.title} {lit(str(meta['title']), 'zh')} .\n"
+        pairs.append(("dcterms:title", lit(str(meta["title"]), "zh")))
     date = str(meta.get("date") or "")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-        yield f'{node} {DCT.date} "{date}"{DATE} .\n'
+    if _DATE.fullmatch(date):
+        pairs.append(("dcterms:date", f'"{date}"^^xsd:date'))
     elif date:
-        yield f"{node} {DCT.date} {lit(date)} .\n"
-    for key, prop in (("author", DCT.creator), ("editor", DCT.contributor), ("url", DCT.source)):
+        pairs.append(("dcterms:date", lit(date)))
+    for key, prop in (("author", "dcterms:creator"), ("editor", "dcterms:contributor"), ("url", "dcterms:source")):
         if meta.get(key):
-            yield f"{node} {prop} {lit(str(meta[key]))} .\n"
+            pairs.append((prop, lit(str(meta[key]))))
+    return len(pairs), ttl_block(ttl_iri(doc_iri(doc.doc_id)), pairs)
 
 
 def graph_triples(resolved: Resolved) -> Iterator[ox.Triple]:
     """Every triple of the graph except the ontology's, as pyoxigraph Triples: the corpus part,
     then each document's part (kept as Turtle in its digest)."""
     header = _prefix_lines()
-    parts = (ox.parse(header + d.part[1], format=ox.RdfFormat.TURTLE) for d in resolved.documents)
-    return chain(_parsed(corpus_lines(resolved)), chain.from_iterable(parts))
+    parts = [corpus_part(resolved)[1]] + [d.part[1] for d in resolved.documents]
+    return chain.from_iterable(ox.parse(header + part, format=ox.RdfFormat.TURTLE) for part in parts)
 
 
 def _prefix_lines() -> bytes:
     return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()).encode()
 
 
-def _parsed(lines: Iterable[str], counter: list[int] | None = None) -> Iterator[ox.Triple]:
-    """N-Triples lines parsed one batch at a time (`counter[0]` counts them)."""
-    def batches():
-        it = iter(lines)
-        while batch := list(islice(it, BATCH_LINES)):
-            if counter is not None:
-                counter[0] += len(batch)
-            # A lone surrogate (from a damaged file) cannot be UTF-8: it becomes '?'.
-            yield ox.parse("".join(batch).encode("utf-8", "replace"), format=ox.RdfFormat.N_TRIPLES)
-    return chain.from_iterable(batches())
-
-
 @functools.lru_cache(maxsize=1)
 def ontology_triple_count() -> int:
     return sum(1 for _ in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE))
-
-
-def turtle(lines: Iterable[str]) -> tuple[int, bytes]:
-    """(number of triples, Turtle without prefix lines) of N-Triples lines, one block per subject
-    and an empty line after each (for people reading graph.ttl)."""
-    count = [0]
-    data = ox.serialize(_parsed(lines, count), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
-    pos = 0
-    while data.startswith(b"@prefix ", pos):          # graph.ttl declares them once, at the top
-        pos = data.index(b"\n", pos) + 1
-    # The serializer escapes line breaks inside literals: ' .' at a line end always ends a statement.
-    return count[0], data[pos:].replace(b" .\n", b" .\n\n")
 
 
 def write_turtle(resolved: Resolved, path: str | Path) -> int:
@@ -289,7 +242,7 @@ def write_turtle(resolved: Resolved, path: str | Path) -> int:
     with open(path, "wb") as f:
         f.write((ONTOLOGY_DIR / "kgo.ttl").read_bytes().rstrip(b"\n") + b"\n\n")
         f.write(_prefix_lines() + b"\n")
-        total, body = turtle(corpus_lines(resolved))
+        total, body = corpus_part(resolved)
         f.write(body)
         for d in resolved.documents:
             total += d.part[0]
