@@ -90,9 +90,10 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
     errors = [f"{p}; skipped" for p in problems]
     warnings: list[str] = []
     # `kg build . --out output`: the previous outputs are not articles
-    inside = [p for p in paths if _inside(p, out_dir)]
+    out_real = os.path.realpath(out_dir) + os.sep
+    inside = [p for p in paths if os.path.realpath(p).startswith(out_real)]
     if inside:
-        paths = [p for p in paths if not _inside(p, out_dir)]
+        paths = [p for p in paths if p not in set(inside)]
         warnings.append(f"{printable(str(out_dir))}: the output folder is among the inputs; "
                         f"its {len(inside)} file(s) not read")
     digests: list[Digest] = []
@@ -200,10 +201,6 @@ def report_json(report: dict) -> str:
             return "[\n  " + ",\n  ".join(json.dumps(x, ensure_ascii=False) for x in v) + "\n ]"
         return json.dumps(v, ensure_ascii=False)
     return "{\n" + ",\n".join(f" {json.dumps(k)}: {value(v)}" for k, v in report.items()) + "\n}\n"
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
 
 
 # ---------------------------------------------------------------- per-file time limit

@@ -175,6 +175,7 @@ def corpus_part(resolved: Resolved) -> tuple[int, bytes]:
     for _, node, reporter in resolved.statistics:
         if reporter:
             outgoing[reporter].append(("kgo:reports", ttl_iri(node)))
+    doc_nodes = {d.doc.doc_id: ttl_iri(doc_iri(d.doc.doc_id)) for d in resolved.documents}
     blocks = [document_block(d.doc) for d in resolved.documents]
     count = sum(n for n, _ in blocks)
     blocks = [text for _, text in blocks]
@@ -182,7 +183,8 @@ def corpus_part(resolved: Resolved) -> tuple[int, bytes]:
         label = lit(e.label, "zh")
         pairs = [("a", f"kgo:{e.cls}"), ("skos:prefLabel", label), ("rdfs:label", label)]
         pairs += [("skos:altLabel", lit(alt, "zh")) for alt in sorted(e.alt_labels)]
-        pairs += [("kgo:mentionedIn", ttl_iri(doc_iri(doc_id))) for doc_id in sorted(e.documents)]
+        pairs += [("kgo:mentionedIn", doc_nodes.get(doc_id) or ttl_iri(doc_iri(doc_id)))
+                  for doc_id in sorted(e.documents)]
         pairs += [("kgo:documentCount", str(len(e.documents))),
                   ("kgo:confidence", ttl_decimal(confidence_text(e.confidence)))]
         pairs += [("kgo:extractedBy", lit(name)) for name in sorted(e.passes)]

@@ -5,7 +5,7 @@ import jieba
 import pytest
 
 from kg.ingest import read_document
-from kg.segment import cut_words, paragraph_of, sentence_at, split_sentences
+from kg.segment import _word_tags, cut_words, paragraph_of, sentence_at, split_sentences, word_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = sorted((ROOT / "seeds").glob("*.txt")) + sorted((ROOT / "tests" / "dev" / "articles").glob("*"))
@@ -50,3 +50,9 @@ def test_rjieba_cuts_as_jieba_does(texts):
         for m in re.finditer(r"[\u4e00-\u9fff]", text[::5]):
             window = text[m.start() * 5:m.start() * 5 + 8]
             assert cut_words(window, hmm=True)[0] == next(jieba.cut(window, HMM=True)), window
+
+
+def test_the_tag_table_is_jiebas():
+    import jieba.posseg
+    assert _word_tags() == jieba.posseg.dt.word_tag_tab
+    assert word_tag("移民") == jieba.posseg.dt.word_tag_tab["移民"] and word_tag("不是一个词语") == ""
