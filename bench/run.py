@@ -6,7 +6,7 @@
 Prints, for the same text, the medians of --runs runs of:
   * bare `jieba.cut` over every file (precise mode, and without HMM), dictionary already loaded;
   * the stages of one build in this process, one after the other (ingest, segment: sentence
-    splitting and every jieba call the passes make, passes: the rest of the passes, digest:
+    splitting and every word cut the passes make (rjieba), passes: the rest of the passes, digest:
     each document's IRIs and its part of the graph as Turtle, resolve: merging the digests,
     serialize: the corpus part and writing graph.ttl, render: graph.html);
   * `kg build` as users run it, for each --jobs value: wall time, chars/s, peak memory of all its
@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import jieba  # noqa: E402
-import jieba.posseg  # noqa: E402
 
 jieba.setLogLevel(60)
 
@@ -51,36 +50,28 @@ def bare_jieba(texts: list[str], hmm: bool) -> float:
     return time.perf_counter() - t
 
 
-class JiebaClock:
-    """Counts the time spent inside jieba (cut and POS tagging), once per outermost call."""
+class WordClock:
+    """Counts the time the passes spend cutting words (kg.segment.cut_words, through rjieba),
+    by wrapping the name in each module that imported it."""
 
     def __init__(self):
-        self.seconds, self.depth = 0.0, 0
-        for cls in (jieba.Tokenizer, jieba.posseg.POSTokenizer):
-            cls.cut = self._timed(cls.cut)
-        jieba.cut, jieba.lcut = jieba.dt.cut, jieba.dt.lcut    # module names bound at import
+        import kg.passes.base
+        import kg.passes.persons
+        self.seconds = 0.0
+        for module in (kg.passes.base, kg.passes.persons):
+            module.cut_words = self._timed(module.cut_words)
 
     def _timed(self, cut):
-        clock = self
-
         def timed_cut(*args, **kwargs):
-            gen = cut(*args, **kwargs)
-            while True:
-                clock.depth += 1
-                t = time.perf_counter()
-                try:
-                    item = next(gen)
-                except StopIteration:
-                    return
-                finally:
-                    clock.depth -= 1
-                    if clock.depth == 0:
-                        clock.seconds += time.perf_counter() - t
-                yield item
+            t = time.perf_counter()
+            try:
+                return cut(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - t
         return timed_cut
 
 
-def stages(paths: list[Path], jclock: JiebaClock, render: bool) -> dict[str, float]:
+def stages(paths: list[Path], jclock: WordClock, render: bool) -> dict[str, float]:
     """One build in this process, stage by stage (no cache, one process)."""
     from kg.digest import digest
     from kg.ingest import read_document
@@ -202,7 +193,7 @@ def main(argv=None) -> int:
     floor = results["jieba_cut"]
 
     if not args.no_stages:
-        jclock = JiebaClock()
+        jclock = WordClock()
         runs = [stages(paths, jclock, args.html) for _ in range(args.runs)]
         names = [k for k in runs[0] if k != "triples"]
         results["stages"] = {k: median([r[k] for r in runs]) for k in names}
