@@ -98,6 +98,7 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
                         f"its {len(inside)} file(s) not read")
     digests: list[Digest] = []
     seen: dict[str, Digest] = {}
+    spool: PartSpool | None = None
     timings: Counter = Counter()
     store = None if cache is False else \
         DigestCache(out_dir / ".cache" if cache is True else cache,
@@ -127,6 +128,9 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
             continue
         warnings += [f"{doc.path}: {printable(w)}" for w in doc.warnings]
         seen[d.raw_hash] = d
+        if spool is None:
+            spool = PartSpool(out_dir)
+        spool.keep(d)
         digests.append(d)
     if not digests:
         raise BuildError("no usable document in " + " ".join(printable(x) for x in inputs) +
@@ -134,17 +138,46 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
     timings["extract"] = time.perf_counter() - clock     # wall time of the per-file work
     resolve_started = time.perf_counter()
     resolved = merge(digests)
+    resolved.part_bytes = spool.read
     timings["resolve"] = time.perf_counter() - resolve_started
     report = make_report(resolved, warnings, errors, time.time() - started)
     report["limits"] = {"max_file_mb": round(max_file_bytes / MB, 3), "file_timeout_seconds": file_timeout}
     report["timings"] = timings     # seconds per stage; write_outputs adds its own
     if store is not None:
         report["cache"] = {"folder": str(store.root), "hits": store.hits, "misses": store.misses}
-    triples = write_outputs(out_dir, resolved, report, render=render)
+    try:
+        triples = write_outputs(out_dir, resolved, report, render=render)
+    finally:
+        spool.close()
     if store is not None:
         store.prune()
     return BuildResult(out_dir, len(digests), len(resolved.entities), len(resolved.relations),
                        len(resolved.statistics), triples, warnings, errors)
+
+
+class PartSpool:
+    """Each document's Turtle part, kept in an unnamed temporary file in the output folder
+    instead of in memory, until graph.ttl is written: the build's memory then grows with the
+    entities, not with the text (parts are about three bytes per byte of text)."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.file = tempfile.TemporaryFile(dir=folder)      # gone when closed, or if we crash
+        self.where: dict[str, tuple[int, int]] = {}        # doc id -> (offset, size)
+
+    def keep(self, d: Digest) -> None:
+        count, body = d.part
+        self.where[d.doc.doc_id] = (self.file.seek(0, os.SEEK_END), len(body))
+        self.file.write(body)
+        d.part = (count, b"")
+
+    def read(self, d: Digest) -> bytes:
+        offset, size = self.where[d.doc.doc_id]
+        self.file.seek(offset)
+        return self.file.read(size)
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _extract_file(path, *, max_file_bytes: int, file_timeout: float, debug: bool,

@@ -224,7 +224,7 @@ def graph_triples(resolved: Resolved) -> Iterator[ox.Triple]:
     """Every triple of the graph except the ontology's, as pyoxigraph Triples: the corpus part,
     then each document's part (kept as Turtle in its digest)."""
     header = _prefix_lines()
-    parts = [corpus_part(resolved)[1]] + [d.part[1] for d in resolved.documents]
+    parts = chain([corpus_part(resolved)[1]], map(resolved.part_bytes, resolved.documents))
     return chain.from_iterable(ox.parse(header + part, format=ox.RdfFormat.TURTLE) for part in parts)
 
 
@@ -248,7 +248,7 @@ def write_turtle(resolved: Resolved, path: str | Path) -> int:
         f.write(body)
         for d in resolved.documents:
             total += d.part[0]
-            f.write(d.part[1])
+            f.write(resolved.part_bytes(d))
     return total + ontology_triple_count()
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .lexicon import load_lexicons
 from .model import Findings, Mention
@@ -100,6 +101,8 @@ class Resolved:
     relations: dict[tuple[str, str, str], ResolvedRelation]
     statistics: list[tuple[str, str, str | None]]  # (doc id, statistic node IRI, reporter IRI)
     documents: list                             # kg.digest.Digest, one per document, in input order
+    # The Turtle of a document's part (kg.build keeps them in a spool file, not in memory).
+    part_bytes: Callable = field(default=lambda d: d.part[1], repr=False)
 
 
 def resolve_document(f: Findings, min_confidence: float = 0.0) -> DocumentResolved:
