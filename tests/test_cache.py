@@ -207,3 +207,16 @@ def test_changing_graph_code_invalidates_too(tmp_path, monkeypatch):
     with open(code / "rdf.py", "a", encoding="utf-8") as f:
         f.write("\n# a change\n")
     assert DigestCache(tmp_path / "c").generation != before
+
+
+def test_parts_wait_in_a_spool_file_not_in_memory(tmp_path):
+    from kg.build import PartSpool
+    digests = [digest(run_passes(read_document(p))) for p in sorted(DEV.glob("*.txt"))[:3]]
+    bodies = [d.part for d in digests]
+    spool = PartSpool(tmp_path / "out")
+    for d in digests:
+        spool.keep(d)
+    assert all(d.part[1] == b"" for d in digests)                  # memory holds counts only
+    assert [(d.part[0], spool.read(d)) for d in reversed(digests)] == bodies[::-1]
+    assert list((tmp_path / "out").iterdir()) == []                 # an unnamed file: nothing to clean up
+    spool.close()
