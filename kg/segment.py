@@ -13,31 +13,22 @@ from .model import Document, Sentence
 
 
 @functools.lru_cache(maxsize=1)
-def _boundary() -> re.Pattern:
+def _piece() -> re.Pattern:
     enders = re.escape(patterns()["sentence"]["enders"])
-    # A sentence ends after an ender (plus any closing quote marks) or at a newline.
-    return re.compile(rf"[{enders}][”’」』\"]*|\n")
+    # A sentence ends after an ender (plus any closing quote marks), at a newline or at the end.
+    return re.compile(rf"[^{enders}\n]*(?:[{enders}][”’」』\"]*|\n|\Z)")
 
 
 def split_sentences(text: str) -> list[Sentence]:
     """Sentences with offsets into `text`; a newline always ends one, closing quotes stay with it."""
     sentences: list[Sentence] = []
-    start = 0
-    for m in _boundary().finditer(text):
-        _add(sentences, text, start, m.end())
-        start = m.end()
-    _add(sentences, text, start, len(text))
+    for m in _piece().finditer(text):
+        piece = m.group()
+        body = piece.strip()     # offsets point at the sentence's first and last characters
+        if body:
+            start = m.start() + len(piece) - len(piece.lstrip())
+            sentences.append(Sentence(len(sentences), start, start + len(body), body))
     return sentences
-
-
-def _add(out: list[Sentence], text: str, start: int, end: int) -> None:
-    # Trim white space so that offsets point at the sentence's first and last characters.
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        out.append(Sentence(len(out), start, end, text[start:end]))
 
 
 def sentence_at(sentences: list[Sentence], offset: int) -> int:

@@ -15,26 +15,39 @@ from .base import CJK, Context, alternation, entity_pass, first_chars, lexicon_e
 
 
 
+class PlaceNames(dict):
+    """Surface form of a place -> its canonical label; `lengths` says, for each character, how
+    long the forms that end with it are (longest first): a place that ends at some offset can
+    only have one of those lengths, and most characters end none."""
+
+    def __init__(self, forms: dict[str, str]):
+        super().__init__(forms)
+        lengths: dict[str, set[int]] = {}
+        for form in forms:
+            lengths.setdefault(form[-1], set()).add(len(form))
+        self.lengths = {ch: sorted(ns, reverse=True) for ch, ns in lengths.items()}
+
+
 @functools.lru_cache(maxsize=1)
-def places() -> dict[str, str]:
+def places() -> PlaceNames:
     """Every surface form of a known place -> its canonical label."""
     out: dict[str, str] = {}
     for e in lexicon_entries():
         if e.cls == "Location" and str(dict(e.attrs).get("ambiguous", "")) != "1":
             for form in (e.label, *e.aliases):
                 out.setdefault(form, e.label)
-    return out
+    return PlaceNames(out)
 
 
 @functools.lru_cache(maxsize=1)
-def all_places() -> dict[str, str]:
+def all_places() -> PlaceNames:
     """Like places(), ambiguous names included (safe where a level word follows: 中山市)."""
     out: dict[str, str] = {}
     for e in lexicon_entries():
         if e.cls == "Location":
             for form in (e.label, *e.aliases):
                 out.setdefault(form, e.label)
-    return out
+    return PlaceNames(out)
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,13 +66,22 @@ def province_of() -> dict[str, str]:
     return out
 
 
-def place_ending_at(text: str, end: int, max_len: int = 12, known=None) -> tuple[int, str] | None:
-    """The longest known place name that ends at `end`: (start, canonical label)."""
+def word_ending_at(text: str, end: int, words: tuple[str, ...]) -> str:
+    """The first of `words` (longest first) written right before `end`, or ""."""
+    if not words or not text[max(0, end - len(words[0])):end].endswith(words):   # the common case
+        return ""
+    return next(w for w in words if text.startswith(w, end - len(w)))
+
+
+def place_ending_at(text: str, end: int, max_len: int = 12, known: PlaceNames | None = None
+                    ) -> tuple[int, str] | None:
+    """The longest known place name that ends at `end` (<= len(text)): (start, canonical label)."""
     known = known if known is not None else places()
-    for length in range(min(max_len, end), 1, -1):
-        form = text[end - length:end]
-        if form in known:
-            return end - length, known[form]
+    for length in known.lengths.get(text[end - 1:end], ()):
+        if 1 < length <= min(max_len, end):
+            form = text[end - length:end]
+            if form in known:
+                return end - length, known[form]
     return None
 
 
@@ -69,7 +91,7 @@ def _suffix_regex():
     border = sorted(conf["border_suffixes"], key=lambda s: -len(s["surface"]))
     table = {s["surface"]: s for s in border}
     rx = re.compile(alternation(table))
-    facilities = sorted(conf["facilities"], key=len, reverse=True)
+    facilities = tuple(sorted(conf["facilities"], key=len, reverse=True))
     return rx, table, facilities
 
 
@@ -81,11 +103,9 @@ def border_units(ctx: Context) -> None:
     chain_end, chain_label, chain_place = -1, None, None
     for m in rx.finditer(text):
         suffix = table[m.group()]
-        start, facility, place, place_start, place_end = m.start(), "", None, None, None
-        for word in facilities:                 # a port word right before the suffix
-            if text.startswith(word, start - len(word)):
-                facility, start = word, start - len(word)
-                break
+        place, place_start, place_end = None, None, None
+        facility = word_ending_at(text, m.start(), facilities)   # a port word before the suffix
+        start = m.start() - len(facility)
         listed = start - 1 if not facility and text[start - 1:start] == "等" else start
         found = place_ending_at(text, listed)
         if found:
@@ -160,7 +180,7 @@ def _place_suffix_rules():
     conf = patterns()["agencies"]
     abbreviations = conf["abbreviations"]
     suffixes = sorted(conf["place_suffixes"] + list(abbreviations), key=len, reverse=True)
-    levels = sorted(conf["place_levels"], key=len, reverse=True)
+    levels = tuple(sorted(conf["place_levels"], key=len, reverse=True))
     return abbreviations, levels, re.compile(alternation(suffixes))
 
 
@@ -170,7 +190,7 @@ def place_agencies(ctx: Context) -> None:
     text = ctx.text
     for m in rx.finditer(text):
         start = m.start()
-        level = next((lv for lv in levels if text.startswith(lv, start - len(lv))), "")
+        level = word_ending_at(text, start, levels)
         suffix = m.group()
         if suffix in abbreviations:
             if not level:                        # 厅/局 alone are too short to trust
@@ -191,13 +211,13 @@ def place_agencies(ctx: Context) -> None:
 def _department_rules():
     """(the department regex, known form -> the label of the agency it names, if not itself a
     department, function characters)."""
-    from .lexicon_match import automaton
+    from .lexicon_match import _forms
     conf = patterns()["agencies"]
     suffixes = alternation(conf["department_suffixes"])
     titled = "|".join(rf"{re.escape(s)}(?=副?{re.escape(t)})" for s, t in conf["department_titled"].items())
     rx = re.compile(rf"[{CJK}]{{2,{conf['department_max']}}}?(?:{suffixes}|{titled})")
     parents = {}
-    for form, entries in automaton().values():
+    for form, entries in _forms().items():
         found = [e for e in entries if e.cls == "Agency" and e.attrs.get("kind") != "department"]
         if found:
             parents[form] = found[0].label

@@ -3,39 +3,59 @@
 that opens them (开展 平安边境模范系列创建活动)."""
 from __future__ import annotations
 
+import functools
 import re
 
 from ..config import patterns
 from .base import CJK, Context, alternation, entity_pass
 
 BREAKS = "，,。；;：:！？!?\n"
+SPACE = re.compile(r"\s")
+QUOTED = re.compile(r"“\s*([^“”\n]{1,12}?)\s*”")
+SPACE_OR_QUOTE = re.compile(r"[\s“”]")
+
+
+@functools.lru_cache(maxsize=1)
+def _quoted_regexes() -> tuple[re.Pattern, re.Pattern, list[str]]:
+    tails = patterns()["campaigns"]["quoted_list_tail"]
+    # “獴猎”行动, “獴猎”行动—2022, “净边2023”专项行动
+    named = re.compile(
+        rf"“\s*([{CJK}A-Za-z0-9·\s]{{1,12}}?)\s*”\s*(专项行动|行动)(?:\s*[—-]\s*\d{{4}})?")
+    # (?=“): a fast scan
+    listed = re.compile(rf"(?=“)((?:“[^“”\n]{{1,12}}”\s*)+)(?:{alternation(tails)})")
+    return named, listed, tails
 
 
 @entity_pass("campaign-quoted")
 def quoted_campaigns(ctx: Context) -> None:
     text = ctx.text
-    # “獴猎”行动, “獴猎”行动—2022, “净边2023”专项行动
-    for m in re.finditer(rf"“\s*([{CJK}A-Za-z0-9·\s]{{1,12}}?)\s*”\s*(专项行动|行动)(?:\s*[—-]\s*\d{{4}})?", text):
-        core = re.sub(r"\s", "", m.group(1))
+    named, listed, tails = _quoted_regexes()
+    for m in named.finditer(text):
+        core = SPACE.sub("", m.group(1))
         ctx.add("Campaign", core + "行动", m.start(), m.end(), "campaign-quoted", 0.85,
                 aliases=(m.group(),))
-    conf = patterns()["campaigns"]
-    tails = alternation(conf["quoted_list_tail"])
-    for m in re.finditer(rf"(?=“)((?:“[^“”\n]{{1,12}}”\s*)+)(?:{tails})", text):   # (?=“): a fast scan
-        for q in re.finditer(r"“\s*([^“”\n]{1,12}?)\s*”", m.group(1)):
-            core = re.sub(r"\s", "", q.group(1))
+    if not any(w in text for w in tails):   # a quoted list needs a tail word (等专项行动)
+        return
+    for m in listed.finditer(text):
+        for q in QUOTED.finditer(m.group(1)):
+            core = SPACE.sub("", q.group(1))
             name = core if core.endswith("行动") else core + "行动"
             start = m.start(1) + q.start()
             ctx.add("Campaign", name, start, m.start(1) + q.end(), "campaign-quoted", 0.8,
                     aliases=(q.group(),))
 
 
-@entity_pass("campaign-suffix")
-def suffixed_campaigns(ctx: Context) -> None:
+@functools.lru_cache(maxsize=1)
+def _suffix_rules():
     conf = patterns()["campaigns"]
     suffixes = [s for s in conf["suffixes"] if s not in conf["quoted_only_suffixes"]]
     openers = sorted(conf["openers"], key=len, reverse=True)
-    rx = re.compile(alternation(suffixes))
+    return conf, openers, re.compile(alternation(suffixes)), re.compile(conf["count_prefix"])
+
+
+@entity_pass("campaign-suffix")
+def suffixed_campaigns(ctx: Context) -> None:
+    conf, openers, rx, count_prefix = _suffix_rules()
     text = ctx.text
     for m in rx.finditer(text):
         window_start = max(0, m.start() - conf["max_length"])
@@ -48,12 +68,12 @@ def suffixed_campaigns(ctx: Context) -> None:
                 best = pos + len(verb)
         start = window_start + best
         start += agency_prefix(text, start, m.start())   # 公安部集中打击…专项斗争: 公安部 runs it
-        rounds = re.match(conf["count_prefix"], text[start:m.start()])
+        rounds = count_prefix.match(text[start:m.start()])
         if rounds:
             start += rounds.end()                         # 三次夏夜治安巡查…行动
         name = text[start:m.end()]
         core = name[: -len(m.group())]
-        if len(re.sub(r"[\s“”]", "", core)) < 2 or "等" in core or "“" in core \
+        if len(SPACE_OR_QUOTE.sub("", core)) < 2 or "等" in core or "“" in core \
                 or any(core.startswith(w) for w in conf["bad_starts"]):
             continue
         if best == cut and cut == 0 and window_start > 0:
@@ -63,9 +83,9 @@ def suffixed_campaigns(ctx: Context) -> None:
 
 def agency_prefix(text: str, start: int, end: int) -> int:
     """Length of a known agency name at the start of text[start:end] (0 if none)."""
-    from .lexicon_match import automaton
+    from .lexicon_match import find_forms
     best = 0
-    for end_index, (form, entries) in automaton().iter(text, start, end):
+    for end_index, (form, entries) in find_forms(text, start, end):
         if end_index - len(form) + 1 == start and any(e.cls == "Agency" for e in entries):
             best = max(best, len(form))
     return best

@@ -2,32 +2,46 @@
 enforcement (打击X犯罪) that the lexicon does not know."""
 from __future__ import annotations
 
+import functools
 import re
 
 from ..config import patterns
 from ..segment import word_tag
-from .base import CJK, Context, alternation, entity_pass, first_chars
+from .base import CJK, Context, alternation, entity_pass, first_chars, lookahead_matches
+
+
+@functools.lru_cache(maxsize=1)
+def _law_regexes():
+    conf = patterns()["laws"]
+    endings = alternation(conf["endings"])
+    prefix = re.escape(conf["prefix"])
+    return (re.compile(rf"《\s*([^《》\n]{{2,40}}?(?:{endings}))\s*》"),
+            re.compile(rf"{prefix}[{CJK}]{{2,20}}?(?:法|条例)(?![{CJK}]*》)"))
 
 
 @entity_pass("law-title")
 def titled_laws(ctx: Context) -> None:
-    conf = patterns()["laws"]
-    endings = alternation(conf["endings"])
-    for m in re.finditer(rf"《\s*([^《》\n]{{2,40}}?(?:{endings}))\s*》", ctx.text):
+    titled, prefixed = _law_regexes()
+    for m in titled.finditer(ctx.text):
         ctx.add("Law", m.group(1), m.start(), m.end(), "law-title", 0.85, aliases=(m.group(),))
-    prefix = re.escape(conf["prefix"])
-    for m in re.finditer(rf"{prefix}[{CJK}]{{2,20}}?(?:法|条例)(?![{CJK}]*》)", ctx.text):
+    for m in prefixed.finditer(ctx.text):
         ctx.add("Law", m.group(), m.start(), m.end(), "law-title", 0.8)
 
 
-@entity_pass("crime-verb")
-def verb_crimes(ctx: Context) -> None:
+@functools.lru_cache(maxsize=1)
+def _verb_crime_rules():
     conf = patterns()["crimes"]
     verbs = alternation(conf["verbs"])
     suffixes = alternation(conf["suffixes"])
     rx = re.compile(rf"(?:{verbs})([{CJK}（）()]{{2,{conf['max_length']}}}?(?:{suffixes}))")
+    return conf, rx, conf["verbs"] + conf["reject_prefixes"] + ["依法"]
+
+
+@entity_pass("crime-verb")
+def verb_crimes(ctx: Context) -> None:
+    conf, rx, openers = _verb_crime_rules()
     for m in rx.finditer(ctx.text):
-        start = strip_openers(m.group(1), conf["verbs"] + conf["reject_prefixes"] + ["依法"])
+        start = strip_openers(m.group(1), openers)
         name = m.group(1)[start:]
         if len(name) < 4 or name in conf["suffixes"] or \
                 set(name) & set(patterns()["words"]["function_chars"]):
@@ -37,10 +51,11 @@ def verb_crimes(ctx: Context) -> None:
 
 def strip_openers(name: str, openers: list[str]) -> int:
     """How many leading characters are verbs or quantifiers, not part of the name."""
+    openers = _longest_first(tuple(openers))
     start, changed = 0, True
     while changed:
         changed = False
-        for w in sorted(openers, key=len, reverse=True):
+        for w in openers:
             if name.startswith(w, start):
                 start += len(w)
                 changed = True
@@ -48,16 +63,29 @@ def strip_openers(name: str, openers: list[str]) -> int:
     return start
 
 
+@functools.lru_cache(maxsize=None)
+def _longest_first(words: tuple[str, ...]) -> list[str]:
+    return sorted(words, key=len, reverse=True)
+
+
 @entity_pass("crime-compound")
 def compound_crimes(ctx: Context) -> None:
     """A noun before a crime word names a kind of that crime: 婚姻诈骗 (not 实施诈骗)."""
-    heads = patterns()["crimes"]["compound_heads"]
     # At the crime word, with two Chinese characters before it (found from the crime word: faster).
-    for m in re.finditer(rf"{first_chars(heads)}(?<=[{CJK}]{{2}})(?=({alternation(heads)}))", ctx.text):
+    rx, heads = _compound_regex()
+    for m in lookahead_matches(rx, heads, ctx.text):
         start, end = m.start() - 2, m.start() + len(m.group(1))
         tag = word_tag(ctx.text[start:m.start()])   # a common noun: not a name (nr) or a place (ns)
         if tag.startswith("n") and not tag.startswith(("nr", "ns")):
             ctx.add("CrimeType", ctx.text[start:end], start, end, "crime-compound", 0.6)
+
+
+@functools.lru_cache(maxsize=1)
+def _compound_regex() -> tuple[re.Pattern, re.Pattern]:
+    """The place of a crime word with two Chinese characters before it, and the crime words."""
+    heads = patterns()["crimes"]["compound_heads"]
+    return (re.compile(rf"{first_chars(heads)}(?<=[{CJK}]{{2}})(?=({alternation(heads)}))"),
+            re.compile(alternation(heads)))
 
 
 @entity_pass("crime-involving")
@@ -71,14 +99,20 @@ def involving_crimes(ctx: Context) -> None:
 def campaign_crimes(ctx: Context) -> None:
     """A campaign named after a crime names that crime type: 集中打击X犯罪专项斗争 -> X犯罪."""
     conf = patterns()["crimes"]
-    suffixes = alternation(conf["suffixes"])
-    campaign_suffixes = alternation(patterns()["campaigns"]["suffixes"])
+    rx = _campaign_crime_regex()
     for c in [m for m in ctx.mentions if m.cls == "Campaign"]:
         name = ctx.text[c.start:c.end]
-        m = re.match(rf"(.*?(?:{suffixes}))(?:{campaign_suffixes})$", name)
+        m = rx.match(name)
         if not m:
             continue
         skip = strip_openers(m.group(1), conf["campaign_openers"])
         crime = m.group(1)[skip:]
         if len(crime) >= 4 and crime not in conf["suffixes"]:
             ctx.add("CrimeType", crime, c.start + skip, c.start + len(m.group(1)), "crime-in-campaign", 0.7)
+
+
+@functools.lru_cache(maxsize=1)
+def _campaign_crime_regex() -> re.Pattern:
+    suffixes = alternation(patterns()["crimes"]["suffixes"])
+    campaign_suffixes = alternation(patterns()["campaigns"]["suffixes"])
+    return re.compile(rf"(.*?(?:{suffixes}))(?:{campaign_suffixes})$")

@@ -9,6 +9,9 @@ from ..config import patterns
 from .base import CJK, Context, alternation, entity_pass
 
 NUMBERED = re.compile(r"[一二三四五六七八九十两]{1,3}[个项条大]")
+SPACE = re.compile(r"\s")
+CJK_LIST = re.compile(rf"[{CJK}、]+")
+SHORT_NAME = re.compile(rf"[{CJK}0-9+＋/]+")
 
 
 @functools.lru_cache(maxsize=1)
@@ -19,15 +22,35 @@ def _conf():
     return conf, re.compile(conf["numbered_rule"]), nouns, verbs
 
 
+@functools.lru_cache(maxsize=1)
+def _regexes() -> dict[str, re.Pattern]:
+    """The patterns of the measure passes, compiled once."""
+    conf, _, nouns, verbs = _conf()
+    noun_rx = alternation(nouns)
+    quoted_verbs = alternation(conf["quoted_issue_verbs"])
+    not_after = alternation(patterns()["campaigns"]["suffixes"] + conf["not_measure_after"])
+    numbered_nouns = alternation(conf["numbered_nouns"])
+    return {
+        "quoted": re.compile(rf"“\s*([^“”\n]{{2,16}}?)\s*”\s*({noun_rx})?"),
+        "verb_quoted": re.compile(
+            rf"(?:{quoted_verbs})\s*“\s*([^“”\n]{{2,10}}?)\s*”(?!\s*(?:{not_after}))"),
+        "verb": re.compile(alternation(verbs)),
+        # Greedy: the name runs to the last policy noun of the clause (…政策调整措施, not …政策).
+        "span": re.compile(rf"([{CJK}0-9/、“”\s]{{2,{conf['max_length']}}})({noun_rx})"),
+        # (?=[…]) restates the first character: a fast scan.
+        "numbered": re.compile(rf"(?=[一二三四五六七八九十两])(?<!第)[一二三四五六七八九十两]{{1,3}}[项条]"
+                               rf"([{CJK}]{{0,10}}?)(?:{numbered_nouns})"),
+    }
+
+
 @entity_pass("measure-quoted")
 def quoted_measures(ctx: Context) -> None:
-    conf, numbered, nouns, _ = _conf()
-    noun_rx = alternation(nouns)
-    for m in re.finditer(rf"“\s*([^“”\n]{{2,16}}?)\s*”\s*({noun_rx})?", ctx.text):
-        core = re.sub(r"\s", "", m.group(1))
+    conf, numbered, _, _ = _conf()
+    for m in _regexes()["quoted"].finditer(ctx.text):
+        core = SPACE.sub("", m.group(1))
         if numbered.match(core) and any(core.endswith(n) for n in conf["rule_nouns"]):
             ctx.add("Measure", core, m.start(), m.end(1) + 1, "measure-quoted", 0.8)
-        elif m.group(2) and re.fullmatch(rf"[{CJK}、]+", core) and len(core) >= 3:
+        elif m.group(2) and CJK_LIST.fullmatch(core) and len(core) >= 3:
             ctx.add("Measure", core, m.start(), m.end(), "measure-quoted", 0.75,
                     aliases=(m.group(),))
 
@@ -36,27 +59,22 @@ def quoted_measures(ctx: Context) -> None:
 def verb_quoted_measures(ctx: Context) -> None:
     """A short quoted name right after an issuing verb: 实施“乙类乙管”, 推行“一网通办”."""
     conf, _, _, _ = _conf()
-    verb_rx = alternation(conf["quoted_issue_verbs"])
-    not_after = alternation(patterns()["campaigns"]["suffixes"] + conf["not_measure_after"])
-    for m in re.finditer(rf"(?:{verb_rx})\s*“\s*([^“”\n]{{2,10}}?)\s*”(?!\s*(?:{not_after}))", ctx.text):
-        core = re.sub(r"\s", "", m.group(1))
-        if re.fullmatch(rf"[{CJK}0-9+＋/]+", core) and not any(w in core for w in conf["reject_words"]):
+    for m in _regexes()["verb_quoted"].finditer(ctx.text):
+        core = SPACE.sub("", m.group(1))
+        if SHORT_NAME.fullmatch(core) and not any(w in core for w in conf["reject_words"]):
             ctx.add("Measure", core, m.start(1) - 1, m.end(1) + 1, "measure-verb-quoted", 0.65)
 
 
 @entity_pass("measure-verb")
 def verb_measures(ctx: Context) -> None:
-    conf, numbered, nouns, verbs = _conf()
+    conf, _, _, _ = _conf()
     text = ctx.text
-    verb_rx = re.compile(alternation(verbs))
-    noun_rx = alternation(nouns)
-    # Greedy: the name runs to the last policy noun of the clause (…政策调整措施, not …政策).
-    span_rx = re.compile(rf"([{CJK}0-9/、“”\s]{{2,{conf['max_length']}}})({noun_rx})")
-    for v in verb_rx.finditer(text):
+    span_rx = _regexes()["span"]
+    for v in _regexes()["verb"].finditer(text):
         m = span_rx.match(text, v.end())
         if not m:
             continue
-        span = re.sub(r"\s", "", m.group())
+        span = SPACE.sub("", m.group())
         if "“" in span:
             continue
         num = NUMBERED.search(span)
@@ -78,9 +96,7 @@ def verb_measures(ctx: Context) -> None:
 def numbered_measures(ctx: Context) -> None:
     """N项…措施 anywhere: a counted package of measures is a named measure (十项政策措施)."""
     conf, _, _, _ = _conf()
-    nouns = alternation(conf["numbered_nouns"])
-    # (?=[…]) restates the first character: a fast scan.
-    for m in re.finditer(rf"(?=[一二三四五六七八九十两])(?<!第)[一二三四五六七八九十两]{{1,3}}[项条]([{CJK}]{{0,10}}?)(?:{nouns})", ctx.text):
+    for m in _regexes()["numbered"].finditer(ctx.text):
         if any(w in m.group(1) for w in conf["reject_words"]):
             continue
         ctx.add("Measure", m.group(), m.start(), m.end(), "measure-numbered", 0.6)

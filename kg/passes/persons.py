@@ -13,7 +13,7 @@ import re
 from ..config import ONTOLOGY_DIR, patterns
 from ..model import Mention
 from ..segment import cut_words, word_tag
-from .base import CJK, Context, alternation, entity_pass, first_chars
+from .base import CJK, Context, alternation, entity_pass, first_chars, lookahead_matches
 
 NAME_END = set("，,、。；;：:）)（(]】[【 \n“”\"")
 CJK_RUN = re.compile(rf"[{CJK}]+")
@@ -34,11 +34,25 @@ def surnames() -> tuple[set[str], set[str]]:
 def _conf():
     p = patterns()["persons"]
     by_len = lambda xs: sorted(xs, key=len, reverse=True)
+    after, credit = by_len(p["titles_after"]), by_len(p["credit_after"])
+    context_after = p["context_after"]
     return {
         "before": re.compile("(?:%s)" % alternation(by_len(p["titles_before"]))),
-        "after": by_len(p["titles_after"]),
+        "after": after,
         "followers": by_len(p["name_followers"]),
-        "credit": by_len(p["credit_after"]),
+        "credit": credit,
+        # Compiled once, and the closing words as tuples (str.startswith takes one).
+        "closers": tuple(by_len(p["name_followers"]) + after),
+        # The titles and words after names, where each starts (see lookahead_matches).
+        "after_rx": re.compile(rf"{first_chars(after)}(?=({alternation(after)}))"),
+        "after_words": re.compile(alternation(after)),
+        "context_rx": re.compile(rf"(?=(?:{alternation(context_after)}))"),
+        "context_words": re.compile(alternation(context_after)),
+        "context_closers": tuple(context_after),
+        "credit_rx": re.compile(rf"[（(]\s*([{CJK}]{{2,4}})\s*(?:{alternation(credit)})\s*[）)]"),
+        "credit_closers": tuple([" "] + credit),
+        "byline_rx": re.compile(
+            rf"[（(]((?:[{CJK}]{{2,3}}[ 、\u3000]){{0,3}}[{CJK}]{{2,3}})[）)]\s*(?:\n|$)"),
     }
 
 
@@ -48,7 +62,7 @@ def looks_like_name(name: str) -> bool:
     return tag == "" or tag.startswith("nr")
 
 
-def name_at(text: str, start: int, closers: list[str]) -> int | None:
+def name_at(text: str, start: int, closers: tuple[str, ...] | list[str]) -> int | None:
     """End offset of a person's name starting at `start`, or None."""
     single, double = surnames()
     if text[start:start + 2] in double:
@@ -87,7 +101,7 @@ def opens_name(text: str, start: int) -> bool:
 def titled_names(ctx: Context) -> None:
     conf = _conf()
     text = ctx.text
-    closers = conf["followers"] + conf["after"]
+    closers = conf["closers"]
     for m in conf["before"].finditer(text):
         pos = m.end()
         while pos < len(text) and text[pos] in " :：\u3000":
@@ -103,14 +117,14 @@ def titled_names(ctx: Context) -> None:
                 continue
             break
     # Name before a title that follows names: 李克强总理, 习近平总书记.
-    after = alternation(conf["after"])
-    for m in re.finditer(rf"{first_chars(conf['after'])}(?=({after}))", text):
+    after = tuple(conf["after"])
+    for m in lookahead_matches(conf["after_rx"], conf["after_words"], text):
         tstart = m.start()
         for length in (3, 2, 4):
             start = tstart - length
             if start < 0:
                 continue
-            if name_at(text, start, conf["after"]) == tstart and opens_name(text, start):
+            if name_at(text, start, after) == tstart and opens_name(text, start):
                 ctx.add("Person", text[start:tstart], start, tstart, "person-title", 0.75,
                         title=m.group(1))
                 break
@@ -119,15 +133,15 @@ def titled_names(ctx: Context) -> None:
 @entity_pass("person-context")
 def context_names(ctx: Context) -> None:
     """Names with no title but words that only follow people: 某某等人, 某某同志."""
-    after = alternation(patterns()["persons"]["context_after"])
+    conf = _conf()
     text = ctx.text
-    for m in re.finditer(rf"(?=(?:{after}))", text):
+    for m in lookahead_matches(conf["context_rx"], conf["context_words"], text):
         for length in (3, 2):
             start = m.start() - length
             # No title vouches for the name: a function character or the segmenter must.
             if start < 0 or not (opens_name(text, start) or ctx.is_word(start, m.start())):
                 continue
-            if name_at(text, start, patterns()["persons"]["context_after"]) == m.start():
+            if name_at(text, start, conf["context_closers"]) == m.start():
                 ctx.add("Person", text[start:m.start()], start, m.start(), "person-context", 0.6)
                 break
 
@@ -136,10 +150,11 @@ def context_names(ctx: Context) -> None:
 def credited_names(ctx: Context) -> None:
     """Photo and byline credits: （张国鹏 摄）, 新华社记者 任沁沁 (the latter via titles)."""
     conf = _conf()
-    credit = alternation(conf["credit"])
-    for m in re.finditer(rf"[（(]\s*([{CJK}]{{2,4}})\s*(?:{credit})\s*[）)]", ctx.text):
+    if not any(w in ctx.text for w in conf["credit"]):   # most documents credit no one
+        return
+    for m in conf["credit_rx"].finditer(ctx.text):
         start = m.start(1)
-        if name_at(ctx.text, start, [" "] + conf["credit"]) == m.end(1):
+        if name_at(ctx.text, start, conf["credit_closers"]) == m.end(1):
             ctx.add("Person", m.group(1), start, m.end(1), "person-credit", 0.8)
 
 
@@ -148,11 +163,11 @@ def bracket_bylines(ctx: Context) -> None:
     """Names alone in brackets at the end of a paragraph: （卫海林 黄远飞）."""
     if not patterns()["persons"].get("bracket_byline"):
         return
-    for m in re.finditer(rf"[（(]((?:[{CJK}]{{2,3}}[ 、\u3000]){{0,3}}[{CJK}]{{2,3}})[）)]\s*(?:\n|$)", ctx.text):
+    for m in _conf()["byline_rx"].finditer(ctx.text):
         names = re.split(r"[ 、\u3000]", m.group(1))
         spans, pos = [], m.start(1)
         for name in names:
-            if name_at(ctx.text, pos, [" ", "、", "\u3000", "）", ")"]) != pos + len(name):
+            if name_at(ctx.text, pos, (" ", "、", "\u3000", "）", ")")) != pos + len(name):
                 break
             spans.append((pos, pos + len(name)))
             pos += len(name) + 1

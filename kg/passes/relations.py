@@ -7,6 +7,7 @@ the paragraph; a document whose clauses name no agency falls back to the agency 
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections import Counter
@@ -14,6 +15,10 @@ from collections import Counter
 from ..config import patterns
 from ..model import Mention
 from .base import Context, relation_pass
+
+SENTENCE_BREAK = re.compile(r"[。；;]")
+TIME_CLAUSE = re.compile(r"自[^，。；]*?(?:以来|起)")
+CLAUSE_END = re.compile(r"[，,。；;]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,8 +44,8 @@ def coreferences(ctx: Context) -> list[Mention]:
 def _coreferences(ctx: Context) -> list[Mention]:
     out = []
     agencies = [a for a in ctx.mentions if a.cls == "Agency"]
-    for phrase, target in patterns()["agencies"]["coreference"].items():
-        for m in re.finditer(re.escape(phrase), ctx.text):
+    for phrase, target in _coreference_rules():
+        for m in phrase.finditer(ctx.text):
             if any(a.start <= m.start() < a.end for a in agencies):
                 continue
             ref = pseudo(ctx, "Agency", target)
@@ -48,6 +53,12 @@ def _coreferences(ctx: Context) -> list[Mention]:
             ref.sentence = ctx.sentence_index(m.start())
             out.append(ref)
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _coreference_rules() -> list[tuple[re.Pattern, str]]:
+    return [(re.compile(re.escape(phrase)), target)
+            for phrase, target in patterns()["agencies"]["coreference"].items()]
 
 
 def is_object(ctx: Context, m: Mention) -> bool:
@@ -80,16 +91,20 @@ def _word_tuple(key: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1)
-def _last_break():
+def _break_char():
     breaks = patterns()["sentence"]["clause_breaks"] + patterns()["sentence"]["enders"] + "\n"
-    return re.compile(rf"[\s\S]*[{re.escape(breaks)}]")   # greedy: ends after the last break
+    return re.compile(f"[{re.escape(breaks)}]")
 
 
 def clause_start(ctx: Context, offset: int) -> int:
+    """Where the clause holding `offset` starts: right after the last clause break before it."""
+    breaks = ctx.memo.get("clause_breaks")
+    if breaks is None:                   # the breaks of the document, found once
+        breaks = ctx.memo["clause_breaks"] = [m.start() for m in _break_char().finditer(ctx.text)]
     # Look back a bounded distance: a run-on clause must not make every lookup scan the text.
     floor = max(0, offset - 300)
-    found = _last_break().match(ctx.text, floor, offset)
-    return found.end() if found else floor
+    i = bisect.bisect_left(breaks, offset) - 1
+    return breaks[i] + 1 if i >= 0 and breaks[i] >= floor else floor
 
 
 def agencies_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mention]:
@@ -140,12 +155,12 @@ def reporting_agency(ctx: Context, refs: list[Mention]) -> Mention | None:
 
 def _reporting_agency(ctx: Context, refs: list[Mention]) -> Mention | None:
     frames = _rel_conf()["reporting_frames"]
+    before_words, after_words = tuple(frames["before"]), tuple(frames["after"])
     for m in sorted([a for a in ctx.mentions if a.cls == "Agency" and a.start >= 0] + refs,
                     key=lambda a: a.start):
         before = ctx.text[max(0, m.start - 3):m.start]
         after = ctx.text[m.end:m.end + 4]
-        if any(before.endswith(w) for w in frames["before"]) and \
-                any(after.startswith(w) for w in frames["after"]):
+        if before.endswith(before_words) and after.startswith(after_words):
             return m
     return None
 
@@ -158,7 +173,7 @@ def in_time_clause(ctx: Context, m: Mention) -> bool:
     if m.sentence not in spans:                      # found once per sentence
         sentence = ctx.sentences[m.sentence]
         spans[m.sentence] = [(sentence.start + x.start(), sentence.start + x.end())
-                             for x in re.finditer(r"自[^，。；]*?(?:以来|起)", sentence.text)]
+                             for x in TIME_CLAUSE.finditer(sentence.text)]
     return any(a <= m.start < b for a, b in spans[m.sentence])
 
 
@@ -166,12 +181,9 @@ def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Me
                    ) -> tuple[Mention | None, float]:
     """The agency that is the subject at `offset`, with how sure we are of it."""
     sent = ctx.sentence_index(offset)
-    candidates = [a for a in agencies_in(ctx, sent, refs) if a.end <= offset
-                  and not (nested_in and nested_in.start <= a.start < nested_in.end)
-                  and not in_time_clause(ctx, a)]
-    subjects = [a for a in candidates if not is_object(ctx, a)]
-    if subjects:
-        return subjects[-1], 0.8
+    for a in reversed(acting_in(ctx, sent, refs)):       # the last one before `offset`
+        if a.end <= offset and not (nested_in and nested_in.start <= a.start < nested_in.end):
+            return a, 0.8
     # A reporting frame (从X获悉) names the source of everything that follows it.
     source = reporting_agency(ctx, refs)
     if source is not None and source.start < offset:
@@ -188,14 +200,20 @@ def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Me
     return main, 0.5
 
 
-def last_subject(ctx: Context, sentence: int, refs: list[Mention]) -> Mention | None:
-    """The last agency of a sentence that acts in it (worked out once per sentence)."""
-    known = ctx.memo.setdefault("last_subject", {})
+def acting_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mention]:
+    """The agencies of a sentence that act in it (not objects, not in a time clause), in order.
+    Worked out once per sentence: every figure and campaign asks for the subject before it."""
+    known = ctx.memo.setdefault("acting_in", {})
     if sentence not in known:
-        subjects = [a for a in agencies_in(ctx, sentence, refs)
-                    if not is_object(ctx, a) and not in_time_clause(ctx, a)]
-        known[sentence] = subjects[-1] if subjects else None
+        known[sentence] = [a for a in agencies_in(ctx, sentence, refs)
+                           if not is_object(ctx, a) and not in_time_clause(ctx, a)]
     return known[sentence]
+
+
+def last_subject(ctx: Context, sentence: int, refs: list[Mention]) -> Mention | None:
+    """The last agency of a sentence that acts in it."""
+    acting = acting_in(ctx, sentence, refs)
+    return acting[-1] if acting else None
 
 
 @relation_pass("org-structure")
@@ -223,13 +241,26 @@ def org_structure(ctx: Context) -> None:
 
 
 def title_around(ctx: Context, p: Mention) -> tuple[str, str]:
-    """The title written right before a person's name and the one right after it."""
-    conf = patterns()["persons"]
+    """The title written right before a person's name and the one right after it (the longest;
+    of two as long, the first listed)."""
     text = ctx.text
-    before = max((t for t in conf["titles_before"] if text.startswith(t, p.start - len(t))),
-                 key=len, default="")
-    after = max((t for t in conf["titles_after"] if text.startswith(t, p.end)), key=len, default="")
+    titles_before, titles_after = _titles_by_length()
+    # One startswith per length rules out most titles at once.
+    before = next((t for n, ts in titles_before if text.startswith(ts, p.start - n)
+                   for t in ts if text.startswith(t, p.start - n)), "")
+    after = next((t for n, ts in titles_after if text.startswith(ts, p.end)
+                  for t in ts if text.startswith(t, p.end)), "")
     return before, after
+
+
+@functools.lru_cache(maxsize=1)
+def _titles_by_length() -> tuple[list, list]:
+    """The titles before and after names, each as (length, the titles that long) longest first."""
+    def by_length(titles: list[str]) -> list[tuple[int, tuple[str, ...]]]:
+        return [(n, tuple(t for t in titles if len(t) == n))
+                for n in sorted({len(t) for t in titles}, reverse=True)]
+    conf = patterns()["persons"]
+    return by_length(conf["titles_before"]), by_length(conf["titles_after"])
 
 
 @relation_pass("heads")
@@ -245,24 +276,19 @@ def heads(ctx: Context) -> None:
         if before not in tops:
             continue
         # The agency right before the title chain: 国家移民管理局党组书记、局长许甘露.
-        agencies = [a for a in ctx.mentions if a.cls == "Agency" and a.sentence == p.sentence
-                    and a.end <= p.start - len(before) and p.start - a.end <= 14]
+        agencies = [a for a in ctx.by_sentence("Agency").get(p.sentence, ())
+                    if a.end <= p.start - len(before) and p.start - a.end <= 14]
         if agencies:
             a = max(agencies, key=lambda x: (x.end, x.end - x.start))   # the nearest, longest
             between = ctx.text[a.end:p.start]
-            if not re.search(r"[。；;]", between):
+            if not SENTENCE_BREAK.search(between):
                 ctx.relate("heads", p, a, "heads", 0.85, p.sentence)
 
 
 @relation_pass("cooperation")
 def cooperation(ctx: Context) -> None:
-    conf = _rel_conf()
+    verbs, pair_markers, openers, joined = _cooperation_rules()
     refs = coreferences(ctx)
-    verbs = conf["cooperation_verbs"]
-    markers = sorted(conf["cooperation_before_list"], key=len, reverse=True)
-    pair_markers = conf["cooperation_pair_markers"]
-    openers = tuple(markers + pair_markers)
-    joined = re.compile(rf"[{patterns()['words']['list_joiners']}，,]\s*")
     for s in ctx.sentences:
         agencies = agencies_in(ctx, s.index, refs)
         if not agencies:
@@ -279,7 +305,7 @@ def cooperation(ctx: Context) -> None:
                     partners.append(b)
                     end = b.end
             rest = ctx.text[end:s.end]
-            clause_end = re.search(r"[，,。；;]", rest)
+            clause_end = CLAUSE_END.search(rest)
             clause = rest[: clause_end.start()] if clause_end else rest
             if opener in pair_markers and not any(v in clause for v in verbs):
                 continue
@@ -290,6 +316,15 @@ def cooperation(ctx: Context) -> None:
                 if partner.name != subject.name:
                     ctx.relate("cooperatesWith", subject, partner, "cooperation",
                                min(0.8, conf_subject + 0.1), s.index)
+
+
+@functools.lru_cache(maxsize=1)
+def _cooperation_rules():
+    conf = _rel_conf()
+    markers = sorted(conf["cooperation_before_list"], key=len, reverse=True)
+    pair_markers = conf["cooperation_pair_markers"]
+    joined = re.compile(rf"[{patterns()['words']['list_joiners']}，,]\s*")
+    return conf["cooperation_verbs"], pair_markers, tuple(markers + pair_markers), joined
 
 
 @relation_pass("issues-conducts")

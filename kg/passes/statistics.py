@@ -33,7 +33,8 @@ def _metric_rules():
                        rf"\d{{4}}年|[一二三四]季度)+")
     # Greedy: a match from the sentence start ends right after the last clause break.
     last_break = re.compile(rf"[\s\S]*[{re.escape(breaks)}]")
-    return noise, re.compile(alternation(conf["total_words"])), breaks, last_break
+    break_char = re.compile(f"[{re.escape(breaks)}]")
+    return noise, re.compile(alternation(conf["total_words"])), break_char, last_break
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,6 +89,12 @@ def parse_value(num: str, mult: str | None) -> float:
 
 
 def document_year(ctx: Context) -> str | None:
+    if "document_year" not in ctx.memo:      # asked for again by every figure with a period
+        ctx.memo["document_year"] = _document_year(ctx)
+    return ctx.memo["document_year"]
+
+
+def _document_year(ctx: Context) -> str | None:
     date = str(ctx.doc.meta.get("date") or "")
     m = re.match(r"(\d{4})", date)
     if m:
@@ -119,49 +126,52 @@ def period_of(ctx: Context, sentence_text: str, upto: int) -> str | None:
 def statistics(ctx: Context) -> None:
     conf, rx = _conf()
     not_before, scope_after, not_after = _context_words()
+    excluded_units = conf["chinese_excluded_units"]
     refs = coreferences(ctx)
+    by_sentence = ctx.by_sentence()
     for s in ctx.sentences:
+        text = s.text
         found = []
-        in_sentence = ctx.by_sentence().get(s.index, [])
-        named = [(a.start - s.start, a.end - s.start) for a in in_sentence if a.cls != "CrimeType"]
-        for m in rx.finditer(s.text):
-            start, end = m.start(), m.end()
-            if not m.group("num")[0].isdigit():
-                value = chinese_number(m.group("num"))
-                if not value or (value == 1 and not m.group("mult")) \
-                        or m.group("unit") in conf["chinese_excluded_units"]:
+        named = None                             # worked out at the sentence's first number
+        for m in rx.finditer(text):
+            # Each test rules a number out on its own: the cheap ones first.
+            start, end = m.span()
+            num, mult, unit = m.group("num", "mult", "unit")
+            if not num[0].isdigit():
+                value = chinese_number(num)
+                if not value or (value == 1 and not mult) or unit in excluded_units:
                     continue                     # 一 as an article; 两个大局, 八项规定 are names
+            prev = text[start - 1:start]
+            if prev and (TOKEN_CHAR.match(prev) or LETTER.match(prev)):
+                continue                         # part of a larger token (T3-D, 72/144)
+            if text[max(0, start - 2):start].endswith(not_before):
+                continue
+            if text.startswith(scope_after, m.start("unit")):
+                continue
+            if text[end:end + 3].startswith(not_after):
+                continue
+            if text.count("“", 0, start) > text.count("”", 0, start):
+                continue                         # inside quotes: a slogan or a name
+            if named is None:
+                named = [(a.start - s.start, a.end - s.start) for a in by_sentence.get(s.index, [])
+                         if a.cls != "CrimeType"]
             if any(a < end and start < b for a, b in named):
                 continue                         # a number inside a name: 十项措施, 72/144小时过境免签
-            if s.text.count("“", 0, start) > s.text.count("”", 0, start):
-                continue                         # inside quotes: a slogan or a name
-            before = s.text[max(0, start - 2):start]
-            after = s.text[end:end + 3]
-            if before.endswith(not_before):
-                continue
-            if TOKEN_CHAR.match(s.text[start - 1:start] or " "):
-                continue                         # part of a larger token (T3-D, 72/144)
-            if s.text.startswith(scope_after, m.start("unit")):
-                continue
-            if after.startswith(not_after):
-                continue
-            if LETTER.match(s.text[start - 1:start] or " "):
-                continue
             found.append(m)
         previous: list = []
+        in_sentence = by_sentence.get(s.index, []) if found else []
         for k, m in enumerate(found):
-            value = parse_value(m.group("num"), m.group("mult"))
-            unit = m.group("unit")
+            start, end = m.span()
+            num, mult, unit = m.group("num", "mult", "unit")
             # The metric starts after the previous figure and after any agency named before it.
             cut = max([found[k - 1].end() if k else 0] +
                       [a.end - s.start for a in in_sentence if a.cls == "Agency"
-                       and a.end - s.start <= m.start()])
-            metric = metric_for(s.text, m, previous, cut)
-            abs_start = s.start + m.start()
-            subject, confidence = subject_before(ctx, abs_start, refs)
-            stat = _finding(value, unit, metric, period_of(ctx, s.text, m.start()), abs_start,
-                            s.start + m.end(), m.group(), min(0.85, confidence + 0.1), s.index,
-                            subject)
+                       and a.end - s.start <= start])
+            metric = metric_for(text, m, previous, cut)
+            subject, confidence = subject_before(ctx, s.start + start, refs)
+            stat = _finding(parse_value(num, mult), unit, metric, period_of(ctx, text, start),
+                            s.start + start, s.start + end, m.group(), min(0.85, confidence + 0.1),
+                            s.index, subject)
             ctx.statistics.append(stat)
             previous.append(stat)
     ctx.statistics = without_restatements(ctx.statistics, ctx)
@@ -189,7 +199,7 @@ def without_restatements(stats: list, ctx: Context) -> list:
 def metric_for(sentence: str, m: re.Match, previous: list, previous_end: int) -> str:
     """What was counted: the words before the figure in its clause, or the words after it."""
     conf, _ = _conf()
-    noise, totals, breaks, last_break = _metric_rules()
+    noise, totals, break_char, last_break = _metric_rules()
     found = last_break.match(sentence, 0, m.start())
     clause_start = found.end() if found else 0
     # Between two figures of the same clause only the words after the first one count.
@@ -199,9 +209,9 @@ def metric_for(sentence: str, m: re.Match, previous: list, previous_end: int) ->
     tail = totals.split(head)[-1]
     if len(tail) >= 2:
         head = noise.sub("", tail)
-    growth = next((w for w in conf["growth_words"] if head.endswith(w)), None)
+    growth = growth_word(head)
     if not head and previous:                # …169.6%、119.2%: the rate list goes on
-        growth = next((w for w in conf["growth_words"] if previous[-1].metric.endswith(w)), None)
+        growth = growth_word(previous[-1].metric)
     if growth and previous:
         # 分别同比增长169.6%、119.2%: the k-th rate belongs to the k-th figure before it.
         rates = [p for p in previous if p.unit in conf["rate_units"]]
@@ -214,9 +224,22 @@ def metric_for(sentence: str, m: re.Match, previous: list, previous_end: int) ->
     if len(head) < 2 or head[-1] in patterns()["words"]["prepositions"] \
             or word_tag(head).startswith("v"):
         tail = sentence[m.end():]
-        stop = re.search(f"[{re.escape(breaks)}]", tail)
+        stop = break_char.search(tail)
         head = tail[: stop.start()] if stop else tail
     return head.strip()[:40]
+
+
+def growth_word(text: str) -> str | None:
+    """The first growth word (in the order of the settings) that `text` ends with."""
+    words = _growth_words()
+    if not text.endswith(words):             # the common case, tested at once
+        return None
+    return next(w for w in words if text.endswith(w))
+
+
+@functools.lru_cache(maxsize=1)
+def _growth_words() -> tuple[str, ...]:
+    return tuple(patterns()["statistics"]["growth_words"])
 
 
 def _finding(value, unit, metric, period, start, end, surface, confidence, sentence, reporter):
