@@ -24,13 +24,14 @@ import html
 import math
 import os
 import re
+import stat
 import statistics
 from collections import Counter
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -46,7 +47,6 @@ CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 WIDE = CJK + "\u3001-\u303f\uff01-\uff60\uffe0-\uffe6\u2018\u2019\u201c\u201d\u2026\u2014\u00b7"
 WS_CHARS = " \t\r\n\f\v\xa0\u1680\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
 
-_CJK_RE = re.compile(f"[{CJK}]")
 _WIDE_RE = re.compile(f"[{WIDE}]")
 # Runs, for counting: deleting runs is several times faster than listing single characters.
 _CJK_RUN = re.compile(f"[{CJK}]+")
@@ -54,11 +54,17 @@ _WIDE_RUN = re.compile(f"[{WIDE}]+")
 _WS_RUN = re.compile(f"[{re.escape(WS_CHARS)}]+")
 # Invisible characters that would break matching: C0 controls (not tab/newline), zero widths.
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
+# What _tidy removes or rewrites: without any of it a paragraph is tidy already.
+_UNTIDY = re.compile(f"{_INVISIBLE.pattern}|[{re.escape(WS_CHARS)}]")
+# Whitespace that is not a single space (a single space is kept as it is)
+_ODD_SPACE = re.compile(f"[{re.escape(WS_CHARS.replace(' ', ''))}]|  ")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 # What cannot stand in a one-line message: controls, and lone surrogates (a file name that is
 # not UTF-8 arrives as U+DC80..U+DCFF, one per undecodable byte, and cannot be written as UTF-8).
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# What _clean_meta replaces (single spaces stay)
+_UNCLEAN = re.compile(f"{_SURROGATE.pattern}|{_INVISIBLE.pattern}|{_ODD_SPACE.pattern}")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _FRONT_MATTER = re.compile(
     r"\A(?:[ \t]*\r?\n)*---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)",
@@ -68,7 +74,9 @@ _HTML_TAG = re.compile(r"</?(?:p|div|span|br|a|img|table|tr|td|li|ul|h[1-6]|sect
 _BAD_MARKED_SECTION = re.compile(r"<(?=!\[(?!\s*(?:cdata|temp|ignore|include|rcdata)\s*\[))", re.I)
 _FULLWIDTH_POINT = re.compile(r"(?<=[0-9])．(?=[0-9])")
 _FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
-_FULLWIDTH_ALNUM_RUN = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
+_FULLWIDTH_ALNUM_CHAR = "[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
+# (c[c]* and not c+: the regex engine then finds the first one several times faster)
+_FULLWIDTH_ALNUM_RUN = re.compile(f"{_FULLWIDTH_ALNUM_CHAR}{_FULLWIDTH_ALNUM_CHAR}*")
 
 # Markdown syntax (CommonMark subset): block markers at line start, inline spans.
 _MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+")
@@ -76,6 +84,7 @@ _MD_HEADING_END = re.compile(r"[ \t]+#+[ \t]*$")
 _MD_QUOTE = re.compile(r"^ {0,3}(?:>[ \t]?)+")
 _MD_LIST = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+")
 _MD_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_MD_BLOCK_START = re.compile(r" {0,3}(?:[#>*+-]|\d)")   # how each of the three above starts
 _MD_FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _MD_INLINE = [
     re.compile(r"!\[[^\]]*\]\([^)]*\)"),                        # image: dropped
@@ -87,7 +96,7 @@ _MD_INLINE = [
     re.compile(r"(?<!\*)\*(?P<keep>[^*\s](?:[^*]*?[^*\s])?)\*(?!\*)"),  # emphasis: its text
     re.compile(r"~~(?P<keep>\S(?:.*?\S)?)~~"),                  # strikethrough: its text
 ]
-_MD_INLINE_CHARS = re.compile(r"[\[<`*_~]")
+_MD_INLINE_CHARS = "[<`*_~"   # (looked for one by one: faster than a character class)
 
 
 class IngestError(Exception):
@@ -134,6 +143,7 @@ def _rules() -> SimpleNamespace:
         max_bad_bytes=int(cfg["encodings"]["max_bad_bytes"]),
         max_bad_share=float(cfg["encodings"]["max_bad_share"]),
         magic=[(m["bytes"].encode("latin-1"), m["name"]) for m in cfg["binary"]["magic"]],
+        magic_starts=tuple(m["bytes"].encode("latin-1") for m in cfg["binary"]["magic"]),
         max_control_share=float(cfg["binary"]["max_control_share"]),
         utf16_readable_share=float(cfg["binary"]["utf16_readable_share"]),
         skip_extensions=lower(cfg["paths"]["skip_extensions"]),
@@ -146,6 +156,7 @@ def _rules() -> SimpleNamespace:
         # sentence ends as kg.segment sees them (ontology/patterns.yaml), for max_run_chars
         enders=set(patterns()["sentence"]["enders"]),
         letter_spaced=re.compile(f"[{CJK}](?: [{CJK}]){{{int(tx['letter_spaced_min_chars']) - 1},}}"),
+        letter_spaced_hint=_spaced_hint(int(tx['letter_spaced_min_chars'])),
         fold_alnum=bool(tx["fold_fullwidth_alnum"]),
         title_min=int(cfg["title"]["min_chars"]),
         title_max=int(cfg["title"]["max_chars"]),
@@ -169,7 +180,14 @@ def _rules() -> SimpleNamespace:
         bylines=re.compile("|".join(f"(?:{p})" for p in ln["byline_patterns"])),
         pdf=SimpleNamespace(**pdf),
         spaced_run=re.compile(f"[{CJK}](?: [{CJK}]){{{int(pdf['spaced_run_min_chars']) - 1},}}"),
+        spaced_run_hint=_spaced_hint(int(pdf['spaced_run_min_chars'])),
     )
+
+
+def _spaced_hint(min_chars: int) -> re.Pattern:
+    """What every letter-spaced run of `min_chars` (高 质 量) holds: " 质 量". A pattern that
+    starts with a plain character is searched many times faster than one with a class."""
+    return re.compile(f" [{CJK}]" * (min_chars - 1))
 
 
 def default_limits() -> tuple[int, float]:
@@ -184,13 +202,13 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
-def _simplify_lines(text: str) -> str:
-    """`_simplify` line by line. A phrase never spans a line break, so one conversion of the
-    whole text gives the same lines when it keeps every line's length."""
-    out = _t2s().convert(text)
-    if len(out) == len(text) and list(map(len, out.split("\n"))) == list(map(len, text.split("\n"))):
+def _simplify_lines(lines: list[str]) -> list[str]:
+    """`_simplify` of each line (none holds a \n). A phrase never spans a line break, so one
+    conversion of all lines gives the same lines when it keeps every line's length."""
+    out = _t2s().convert("\n".join(lines)).split("\n")
+    if list(map(len, out)) == list(map(len, lines)):
         return out
-    return "\n".join(_simplify(line) for line in text.split("\n"))
+    return [_simplify(line) for line in lines]
 
 
 def _simplify(text: str) -> str:
@@ -322,13 +340,15 @@ def read_document(path: str | os.PathLike, *, max_bytes: int | None = None) -> D
     """Read one file into a Document; raise IngestError when it cannot be used."""
     r = _rules()
     limit = r.max_bytes if max_bytes is None else max_bytes
-    data = _read_bytes(Path(path), limit)
+    p = Path(path)
+    data = _read_bytes(p, limit)
     try:
         raw, encoding, warning = _decode(data, r)
     except ValueError as e:
         raise IngestError(path, str(e)) from None
-    doc = Document(path=printable(str(path)), doc_id=_doc_id(Path(path), data), raw=raw, text="",
-                   offsets=[], encoding=encoding, content_hash=hashlib.sha256(data).hexdigest())
+    content_hash = hashlib.sha256(data).hexdigest()
+    doc = Document(path=printable(str(path)), doc_id=_doc_id(p, content_hash), raw=raw, text="",
+                   offsets=[], encoding=encoding, content_hash=content_hash)
     if warning:
         doc.warnings.append(warning)
     _parse(doc, r)
@@ -339,13 +359,17 @@ def read_document(path: str | os.PathLike, *, max_bytes: int | None = None) -> D
 
 def _read_bytes(p: Path, limit: int) -> bytes:
     try:
-        if p.is_dir():
+        st = os.stat(p)                 # (one call for both tests below)
+        if stat.S_ISDIR(st.st_mode):
             raise IngestError(p, "is a directory")
-        size = p.stat().st_size
-        if size > limit:
-            raise IngestError(p, _too_large(size, limit))
+        if st.st_size > limit:
+            raise IngestError(p, _too_large(st.st_size, limit))
         with open(p, "rb") as f:
-            data = f.read(limit + 1)      # files that grow while read are caught too
+            # read(n) makes room for n bytes first: ask for the size, and go on to the
+            # limit only when the file grew while read (it is caught too)
+            data = f.read(st.st_size + 1)
+            if len(data) > st.st_size:
+                data += f.read(limit + 1 - len(data))
     except FileNotFoundError:
         raise IngestError(p, "no such file or directory") from None
     except OSError as e:
@@ -366,14 +390,14 @@ def _size(n: int) -> str:
     return f"{number:.1f}".removesuffix(".0") + " " + unit
 
 
-def _doc_id(p: Path, data: bytes) -> str:
+def _doc_id(p: Path, content_hash: str) -> str:
     """File stem in [A-Za-z0-9_-] (non-ASCII names get a short hash) + '_' + content hash."""
     stem = p.stem
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")
     if safe != stem.strip("_"):
         tag = hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:6]
         safe = f"{safe}-{tag}" if safe else f"doc-{tag}"
-    return f"{safe}_{hashlib.sha256(data).hexdigest()[:8]}"
+    return f"{safe}_{content_hash[:8]}"
 
 
 _BOMS = [  # (mark, name reported, codec); UTF-32 first: its LE mark starts like UTF-16's
@@ -389,9 +413,10 @@ def _decode(data: bytes, r: SimpleNamespace) -> tuple[str, str, str | None]:
     """(text, encoding name, warning); ValueError(reason) when the bytes are not usable text."""
     if not data:
         raise ValueError("empty file")
-    for sig, name in r.magic:
-        if data.startswith(sig):
-            raise ValueError(f"binary file ({name})")
+    if data.startswith(r.magic_starts):     # (one test for all, most files are none)
+        for sig, name in r.magic:
+            if data.startswith(sig):
+                raise ValueError(f"binary file ({name})")
     text, enc, warning = _decode_text(data, r)
     if text is None:
         text, enc, bad = _decode_damaged(data, r)
@@ -536,15 +561,15 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
     if _HTML_START.match(body.text) or len(_HTML_TAG.findall(body.text[:20000])) >= 5:
         doc.format = "html"
         blocks, headings = _html_blocks(body, raw, meta, doc.warnings, r)
-        blocks = _filter_blocks(blocks, len(raw), meta, r)
+        blocks = _filter_blocks(blocks, len(raw), meta, r, simplified)
     else:
         doc.format = "markdown" if fm or _looks_markdown(body.text) else "text"
         pdf = doc.format == "text" and _looks_like_pdf(body.text, r)
         if pdf:
             doc.format = "pdf-text"
         blocks, headings = _text_blocks(body, len(raw), doc.format, meta, r, simplified)
-    # joined lines may form new letter-spaced runs (PDF spaces went line by line already)
-    blocks = [b for b in (_tidy(b, False, r) for b in blocks) if b]
+    # (no second _tidy here: it leaves a tidy text as it is, and lines joined into one
+    # paragraph, which may form new letter-spaced runs, were tidied again in _paragraph)
     blocks = _deduplicate(blocks, headings, meta, r)
     pieces = [_split_long_runs(b, r) for b in blocks]
     if len(pieces) < sum(map(len, pieces)):
@@ -557,11 +582,14 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
     if all(line in simplified for line in lines):   # most often each paragraph is one line
         text = "\n".join(simplified[line] for line in lines)
     else:
-        text = _simplify_lines(original.text)
-    if r.fold_alnum:   # １．６８ -> 1.68: numbers readable by the passes, lengths unchanged
-        text = _FULLWIDTH_POINT.sub(".", _FULLWIDTH_ALNUM_RUN.sub(_fold_alnum, text))
-    doc.original, doc.text, doc.offsets = original.text, text, original.offsets
+        text = "\n".join(_simplify_lines(lines))
+    # (before folding: folding never touches a CJK character, so the count is the same)
     doc.script = "Hant" if _mostly_changed(original.text, text, r.hant_share) else "Hans"
+    if r.fold_alnum:   # １．６８ -> 1.68: numbers readable by the passes, lengths unchanged
+        text = _FULLWIDTH_ALNUM_RUN.sub(_fold_alnum, text)
+        if "．" in text:   # (the look-behind is tried at every position: not for nothing)
+            text = _FULLWIDTH_POINT.sub(".", text)
+    doc.original, doc.text, doc.offsets = original.text, text, original.offsets
     date = meta.get("date")
     if isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) and not _iso_date(date):
         doc.warnings.append(f"date {date} is not a calendar date; ignored")   # 2023-02-30
@@ -574,19 +602,25 @@ def _fold_alnum(m: re.Match) -> str:
 
 
 def _mostly_changed(original: str, text: str, share: float) -> bool:
-    """Did the conversion change at least `share` of the CJK characters? Counted line by line,
-    equal lines skipped, stopping once the share is reached (the count only grows)."""
-    if original == text:                # nothing changed (most Simplified text): no counting
-        return share <= 0 and _has_cjk(original)
-    cjk = _cjk_count(original)
-    if not cjk:
-        return False
+    """Did the conversion change at least `share` of the CJK characters (changed / cjk >= share)?
+
+    Counting the CJK characters is the slow part: the changed ones are counted first, line by
+    line (equal lines skipped), and the CJK characters only as far as the answer needs. There
+    are at most len(original) of them, and the ratio only falls as more are counted."""
     changed = 0
-    for a, b in zip(original.split("\n"), text.split("\n")):
-        if changed / cjk >= share:
-            return True
-        if a != b:
-            changed += sum(1 for x, y in zip(a, b) if x != y and _CJK_RE.match(x))
+    if original != text:
+        for a, b in zip(original.split("\n"), text.split("\n")):
+            if a != b:
+                changed += _cjk_count("".join([x for x, y in zip(a, b) if x != y]))
+                if changed and changed / len(original) >= share:
+                    return True
+    if not changed:                     # 0 / cjk >= share, when there is CJK text
+        return share <= 0 and _has_cjk(original)
+    cjk = 0
+    for line in original.split("\n"):
+        cjk += _cjk_count(line)
+        if cjk and changed / cjk < share:
+            return False
     return changed / cjk >= share
 
 
@@ -599,8 +633,49 @@ _LIBYAML_DIFFERS = re.compile(r"[\t\ufeff!]|[|>][-+0-9]*#")
 _LIBYAML_MAX_OPENERS = 100
 
 
+# Most front matter is one `key: value` a line, the value plain or in single quotes ("title: 标题",
+# "date: '2024-05-06'"): read here as PyYAML reads it, several times faster than by a YAML
+# reader. Anything else goes to one, and so does a word that YAML reads as other than a string
+# (a date, a number, yes/no, null: PyYAML's own resolver says). Left out as well: characters
+# YAML refuses or reads as line breaks, and ":" "#" in plain values (a mapping, a comment).
+_YAML_ODD = "\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff"   # controls, breaks, BOM...
+_SIMPLE_PAIR = re.compile(
+    r"(?P<key>[A-Za-z_][A-Za-z0-9_]{0,63}): +(?:"
+    r"'(?P<quoted>[^'" + _YAML_ODD + r"]*)'"                                 # 'single-quoted'
+    r"|(?P<plain>[^-?:,\[\]{}#&*!|>'\"%@` " + _YAML_ODD + r"]"             # plain: no indicator first,
+    r"(?:[^:#" + _YAML_ODD + r"]*[^:# " + _YAML_ODD + r"])?))")              # no space last
+_YAML_STR = "tag:yaml.org,2002:str"
+
+
+def _simple_yaml(src: str) -> dict[str, str] | None:
+    """`src` read as yaml.safe_load reads it, when it is simple front matter (above); else None."""
+    if not src.endswith("\n"):
+        return None
+    resolve = _yaml_resolver().resolve
+    data = {}
+    for line in src[:-1].split("\n"):
+        m = _SIMPLE_PAIR.fullmatch(line)
+        if not m or resolve(yaml.ScalarNode, m["key"], (True, False)) != _YAML_STR:
+            return None
+        value = m["quoted"]
+        if value is None:
+            value = m["plain"]
+            if resolve(yaml.ScalarNode, value, (True, False)) != _YAML_STR:
+                return None
+        data[m["key"]] = value          # (a repeated key: the last value, in the first place)
+    return data
+
+
+@lru_cache(maxsize=None)
+def _yaml_resolver() -> yaml.SafeLoader:
+    return yaml.SafeLoader("")      # the resolver yaml.safe_load uses
+
+
 def _load_yaml(src: str) -> Any:
     """yaml.safe_load(src), by libyaml when it reads `src` the same."""
+    simple = _simple_yaml(src)
+    if simple is not None:
+        return simple
     if _LIBYAML is not None and not _LIBYAML_DIFFERS.search(src) and \
             sum(map(src.count, "[{-:?")) <= _LIBYAML_MAX_OPENERS:
         try:
@@ -673,8 +748,9 @@ def _clean_meta(value: Any) -> Any:
     """Metadata as text that can be written anywhere (RDF, JSON, a terminal): lone surrogates
     (a YAML "\\ud800" escape) as U+FFFD, control and zero-width characters out, one line."""
     if isinstance(value, str):
-        value = _INVISIBLE.sub("", _SURROGATE.sub("\ufffd", value))
-        return _WS_RUN.sub(" ", value).strip(WS_CHARS)
+        if _UNCLEAN.search(value):      # (most values have nothing to replace)
+            value = _WS_RUN.sub(" ", _INVISIBLE.sub("", _SURROGATE.sub("\ufffd", value)))
+        return value.strip(WS_CHARS)
     if isinstance(value, list):
         return [_clean_meta(v) for v in value]
     if isinstance(value, dict):
@@ -735,6 +811,8 @@ def _ends_final(text: str, r: SimpleNamespace) -> bool:
 
 def _meta_pairs(simp: str, r: SimpleNamespace) -> list[tuple[str, str]] | None:
     """'时间：… 来源：…' -> [(date, …), (source, …)]; None if the line is not a meta line."""
+    if not r.label_re.match(simp):
+        return None                     # no label at the start (most lines): no scan for others
     hits = [m for m in r.label_re.finditer(simp)
             if m.start() == 0 or simp[m.start() - 1] in WS_CHARS + "|｜/"]
     if not hits or hits[0].start() != 0:
@@ -774,14 +852,16 @@ def _apply_meta(pairs: list[tuple[str, str]], meta: dict, r: SimpleNamespace) ->
     return all(key in r.keep_keys for key, _ in pairs)
 
 
-def _filter_blocks(blocks: list[Mapped], raw_len: int, meta: dict, r: SimpleNamespace) -> list[Mapped]:
-    """Drop chrome and metadata blocks, stop at a trailer (used for HTML paragraphs)."""
+def _filter_blocks(blocks: list[Mapped], raw_len: int, meta: dict, r: SimpleNamespace,
+                   simplified: dict[str, str]) -> list[Mapped]:
+    """Drop chrome and metadata blocks, stop at a trailer (used for HTML paragraphs). Each tidy
+    block goes into `simplified` with its Simplified form (all in one conversion)."""
+    blocks = [b for b in (_tidy(b, False, r) for b in blocks) if b]
+    texts = [b.text for b in blocks]    # (a tidy block has no \n)
+    simplified.update(zip(texts, _simplify_lines(texts)))
     out = []
     for block in blocks:
-        block = _tidy(block, False, r)
-        if not block:
-            continue
-        kind, pairs = _classify(_simplify(block.text), block.start, raw_len, r)
+        kind, pairs = _classify(simplified[block.text], block.start, raw_len, r)
         if kind == "trailer":
             break
         if kind == "chrome" or (kind == "meta" and not _apply_meta(pairs, meta, r)):
@@ -798,6 +878,8 @@ def _tidy(m: Mapped, pdf: bool, r: SimpleNamespace) -> Mapped:
     source line wrap) and, in PDF text, always (the extractor's letter spacing); in PDF
     text also between CJK and Latin/digits (人员 1.68 亿) when the config says so.
     Letter-spaced runs (高 质 量) lose their spaces in every format."""
+    if _tidy_already(m.text):
+        return m                        # no whitespace, nothing invisible: nothing to do (most lines)
     m = m.rewrite(_INVISIBLE, lambda _: None).strip(WS_CHARS)
     if not m:
         return m
@@ -809,16 +891,23 @@ def _tidy(m: Mapped, pdf: bool, r: SimpleNamespace) -> Mapped:
             return None
         if next_to_cjk and (left or right):
             return None
-        return Mapped.at(" ", m.offsets[mt.start()])
+        return Mapped.at(" ", m.offset(mt.start()))
 
-    spaced = m.rewrite(_WS_RUN, space)
-    if " " not in spaced.text:
-        return spaced                   # no letter spacing without spaces
+    # outside PDF text a single space stays as it is: only other whitespace needs the rewrite
+    spaced = m.rewrite(_WS_RUN, space) if pdf or _ODD_SPACE.search(m.text) else m
+    if " " not in spaced.text or not r.letter_spaced_hint.search(spaced.text):
+        return spaced                   # no letter spacing (the hint is a quick necessary test)
 
     def unspace(mt: re.Match) -> Mapped:
         return concat(spaced[i:i + 1] for i in range(mt.start(), mt.end()) if spaced.text[i] != " ")
 
     return spaced.rewrite(r.letter_spaced, unspace)
+
+
+def _tidy_already(text: str) -> bool:
+    """Nothing for _tidy to do: no whitespace, nothing invisible. Quick test first: every such
+    character but the space is one str.isprintable() refuses."""
+    return (" " not in text and text.isprintable()) or not _UNTIDY.search(text)
 
 
 # ---------------------------------------------------------------- plain text, Markdown, PDF text
@@ -835,7 +924,8 @@ def _looks_like_pdf(text: str, r: SimpleNamespace) -> bool:
     lines = [l for l in lines if l]
     if len(lines) < p.min_lines:
         return False
-    if len(r.spaced_run.findall(text)) >= p.spaced_runs_min:
+    spaced = len(r.spaced_run.findall(text)) if r.spaced_run_hint.search(text) else 0
+    if spaced >= p.spaced_runs_min:
         return True
     widths = [_width(l) for l in lines]
     med = statistics.median(widths)
@@ -847,10 +937,11 @@ def _looks_like_pdf(text: str, r: SimpleNamespace) -> bool:
 
 
 class _Line:
-    __slots__ = ("text", "width", "before", "after")
+    """A line of the body; `shown` is the source line stripped, whose width tells a short line."""
+    __slots__ = ("text", "shown", "before", "after")
 
-    def __init__(self, text: Mapped, width: int, before: bool, after: bool):
-        self.text, self.width, self.before, self.after = text, width, before, after
+    def __init__(self, text: Mapped, shown: str, before: bool, after: bool):
+        self.text, self.shown, self.before, self.after = text, shown, before, after
 
 
 _BLANK, _CUT = "blank", "cut"   # a blank line; a dropped line (always a paragraph break)
@@ -862,34 +953,34 @@ def _text_blocks(body: Mapped, raw_len: int, fmt: str, meta: dict, r: SimpleName
     goes into `simplified` with its Simplified form."""
     pdf = fmt == "pdf-text"
     md = fmt == "markdown"
-    lines: list[Any] = []       # _BLANK or (line, tidy line, width, before, after, heading text)
+    lines: list[Any] = []       # _BLANK or (line, tidy line, shown, before, after, heading text)
     in_quote = in_fence = False
     for line in body.split_lines():
         if md and _MD_FENCE.match(line.text):
             in_fence = not in_fence
             lines.append(_BLANK)
             continue
-        if not line.text.strip(WS_CHARS) or (md and not in_fence and _MD_RULE.match(line.text)):
+        shown = line.text.strip(WS_CHARS)
+        if not shown or (md and not in_fence and _MD_RULE.match(line.text)):
             lines.append(_BLANK)
             continue
-        width = _width(line.text.strip(WS_CHARS))
         before = after = in_fence
         heading = None
         if md and not in_fence:
             line, before, after, in_quote, is_heading = _markdown_line(line, in_quote)
             if is_heading and line:
                 heading = line.text
-        lines.append((line, _tidy(line, pdf, r), width, before, after, heading))
+        lines.append((line, _tidy(line, pdf, r), shown, before, after, heading))
     # Simplified script for _classify, all lines in one conversion (a tidy line has no \n)
     tidy_lines = [x[1].text for x in lines if x is not _BLANK]
-    simplified.update(zip(tidy_lines, _simplify_lines("\n".join(tidy_lines)).split("\n")))
+    simplified.update(zip(tidy_lines, _simplify_lines(tidy_lines)))
     items: list[Any] = []
     headings: list[str] = []
     for x in lines:
         if x is _BLANK:
             items.append(_BLANK)
             continue
-        line, tidy, width, before, after, heading = x
+        line, tidy, shown, before, after, heading = x
         if heading is not None:
             headings.append(heading)
         if not tidy:
@@ -905,16 +996,16 @@ def _text_blocks(body: Mapped, raw_len: int, fmt: str, meta: dict, r: SimpleName
             before = after = True
         if kind == "byline" and pdf:    # "新华社记者 任沁沁": the space between words stays
             tidy = _tidy(line, False, r)
-        items.append(_Line(tidy, width, before, after))
-    widths = [it.width for it in items if isinstance(it, _Line)]
-    short = r.pdf.short_line_ratio * (statistics.median(widths) if widths else 0)
-    return _assemble(items, pdf, short, r), headings
+        items.append(_Line(tidy, shown, before, after))
+    return _assemble(items, pdf, r), headings
 
 
 def _markdown_line(line: Mapped, in_quote: bool):
     """Strip Markdown block markers and inline syntax from one line.
 
     Returns (line, break before, break after, in blockquote, is heading)."""
+    if not _MD_BLOCK_START.match(line.text):     # (most lines: none of the markers below)
+        return _markdown_inline(line), in_quote, False, False, False   # a quote may have ended
     before = after = heading = False
     m = _MD_HEADING.match(line.text)
     if m:
@@ -931,14 +1022,27 @@ def _markdown_line(line: Mapped, in_quote: bool):
     if item:
         line = line[item.end():]
         before = True
-    if _MD_INLINE_CHARS.search(line.text):   # each inline pattern needs one of them
+    return _markdown_inline(line), before, after, bool(quote), heading
+
+
+def _markdown_inline(line: Mapped) -> Mapped:
+    if any(map(line.text.__contains__, _MD_INLINE_CHARS)):   # each inline pattern needs one
         for pattern in _MD_INLINE:
             line = line.keep_group(pattern)
-    return line, before, after, bool(quote), heading
+    return line
 
 
-def _assemble(items: list, pdf: bool, short: float, r: SimpleNamespace) -> list[Mapped]:
+def _assemble(items: list, pdf: bool, r: SimpleNamespace) -> list[Mapped]:
     """Join lines into paragraphs: a soft break (line wrap) joins, a hard break splits."""
+    short: list[float] = []     # the width of a short line, computed when first asked for:
+                                # most documents (Markdown, HTML) never need it
+
+    def is_short(line: _Line) -> bool:
+        if not short:
+            widths = [_width(it.shown) for it in items if isinstance(it, _Line)]
+            short.append(r.pdf.short_line_ratio * (statistics.median(widths) if widths else 0))
+        return _width(line.shown) < short[0]
+
     blocks: list[Mapped] = []
     parts: list[Mapped] = []
     prev: _Line | None = None
@@ -950,30 +1054,37 @@ def _assemble(items: list, pdf: bool, short: float, r: SimpleNamespace) -> list[
         if it is _CUT:
             prev, blank = None, False
             if parts:
-                blocks.append(concat(parts))
+                blocks.append(_paragraph(parts, r))
                 parts = []
             continue
-        if prev is not None and _continues(prev, it, blank, pdf, short, r):
+        if prev is not None and _continues(prev, it, blank, pdf, is_short, r):
             parts.append(_joiner(prev.text, it.text, pdf))
         elif parts:
-            blocks.append(concat(parts))
+            blocks.append(_paragraph(parts, r))
             parts = []
         parts.append(it.text)
         prev, blank = it, False
     if parts:
-        blocks.append(concat(parts))
+        blocks.append(_paragraph(parts, r))
     return blocks
 
 
-def _continues(prev: _Line, nxt: _Line, blank: bool, pdf: bool, short: float, r: SimpleNamespace) -> bool:
+def _paragraph(parts: list[Mapped], r: SimpleNamespace) -> Mapped:
+    """Lines joined into one paragraph. Joined lines may form new letter-spaced runs (PDF spaces
+    went line by line already): tidied again. One tidy line is tidy as a paragraph too."""
+    return _tidy(concat(parts), False, r) if len(parts) > 1 else parts[0]
+
+
+def _continues(prev: _Line, nxt: _Line, blank: bool, pdf: bool, is_short: Callable[[_Line], bool],
+               r: SimpleNamespace) -> bool:
     """Does `nxt` continue the paragraph of `prev` (was the break between them a line wrap)?"""
-    if prev.after or nxt.before or _ends_final(prev.text.text, r):
-        return False
     if blank and not pdf:          # outside PDF text a blank line is a paragraph break;
         return False               # in PDF text it may be a page break mid-sentence
+    if prev.after or nxt.before or _ends_final(prev.text.text, r):
+        return False
     if prev.text.text[-1] in r.soft:
         return True
-    return prev.width >= short     # a short line ends its paragraph (a title, a last line)
+    return not is_short(prev)      # a short line ends its paragraph (a title, a last line)
 
 
 def _joiner(prev: Mapped, nxt: Mapped, pdf: bool) -> Mapped:
@@ -1019,6 +1130,10 @@ def _html_blocks(body: Mapped, raw: str, meta: dict, warnings: list[str], r: Sim
     return reader.blocks, headings
 
 
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
+_WORD_SEPARATORS = re.compile(r"[-_]+")     # in class names: "article-content" -> article, content
+
+
 class _HtmlReader(HTMLParser):
     """Paragraphs of an HTML page with the source offset of every character.
 
@@ -1057,13 +1172,13 @@ class _HtmlReader(HTMLParser):
         if tag == "title" and not self.title and not self.open["svg"]:
             return "title"
         if tag in self.r.skip_tags or "hidden" in attrs or \
-                re.search(r"display\s*:\s*none", attrs.get("style") or "", re.I):
+                _DISPLAY_NONE.search(attrs.get("style") or ""):
             return "skip"
         words = set()
         for name in ("class", "id"):
             for token in (attrs.get(name) or "").lower().split():
                 words.add(token)
-                words.update(w for w in re.split(r"[-_]+", token) if w)
+                words.update(w for w in _WORD_SEPARATORS.split(token) if w)
         if words & self.r.editor_words:
             return "editor"
         if tag == "figcaption" or words & self.r.caption_words:
@@ -1140,7 +1255,7 @@ class _HtmlReader(HTMLParser):
             if self.broken is None:
                 self.broken = p
             return
-        self.text(Mapped(data, list(range(p, p + len(data)))))
+        self.text(Mapped.run(data, p))
 
     def handle_entityref(self, name: str) -> None:
         self.reference(f"&{name}")
@@ -1154,7 +1269,7 @@ class _HtmlReader(HTMLParser):
             src += ";"
         value = html.unescape(src)
         if value == src:                   # unknown entity: the characters as written
-            self.text(Mapped(src, list(range(p, p + len(src)))))
+            self.text(Mapped.run(src, p))
         else:                              # each character at the entity's start
             self.text(Mapped.at(value, p))
 

@@ -265,6 +265,48 @@ def test_front_matter_is_read_as_pyyaml_reads_it(tmp_path, fm, meta, warning):
     assert doc.warnings == ([warning] if warning else [])
 
 
+@pytest.mark.parametrize("fm", [
+    # one `key: value` a line: read by ingest itself, which must read it as PyYAML does
+    "title: 堅決捍衛國家政治安全\ndate: '2018-04-22'\nsource: bench article 2\n",
+    "title: 标题\u3000\nnote: it's x [y] {z} - w\nempty: ''\ntitle: again\n",
+    # values YAML reads as other than strings, and what is not that simple: left to YAML
+    "date: 2018-04-22\nn: 12\nf: 1.5\ng: 1.5e3\nb: on\nx: ~\nyes: 1\n",
+    "title: a # comment\nlist: [a, b]\nq: \"x\"\n", "a:  b\nc: d \n", "title: 标题\r\n",
+])
+def test_simple_front_matter_is_read_as_pyyaml_reads_it(fm):
+    import yaml
+
+    from kg.ingest import _load_yaml
+    got, want = _load_yaml(fm), yaml.safe_load(fm)
+    assert list(got.items()) == list(want.items())
+    assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
+
+
+CJK_CHAR = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(list("国家發a1，\n")), st.booleans()), max_size=60),
+       st.sampled_from([0, 0.05, 0.3, 1]))
+def test_share_of_changed_cjk_characters(chars, share):
+    # ingest counts only as far as the answer needs; the answer is that of counting all
+    from kg.ingest import _mostly_changed
+    original = "".join(c for c, _ in chars)
+    text = "".join("这" if change and c != "\n" else c for c, change in chars)
+    cjk = sum(1 for c in original if CJK_CHAR.match(c))
+    changed = sum(1 for a, b in zip(original, text) if a != b and CJK_CHAR.match(a))
+    assert _mostly_changed(original, text, share) == (cjk > 0 and changed / cjk >= share)
+
+
+def test_html_in_traditional_script(tmp_path):
+    src = "<html><body><p>來源：新華社</p><p>國家移民管理局發佈公告。</p><p>這是第二段，說明國境口岸。</p></body></html>"
+    doc = read_document(write(tmp_path, "t.html", src))
+    assert doc.meta["source"] == "新华社"
+    assert doc.text.split("\n") == ["国家移民管理局发布公告。", "这是第二段，说明国境口岸。"]
+    assert doc.script == "Hant"
+    check_offsets(doc)
+
+
 def test_a_conversion_that_changes_a_line_length_goes_char_by_char(tmp_path, monkeypatch):
     import kg.ingest
 
