@@ -109,7 +109,14 @@ def resolve_document(f: Findings, min_confidence: float = 0.0) -> DocumentResolv
     doc_id = f.document.doc_id
     entities: dict[str, Entity] = {}
 
+    known: dict[int, Entity] = {}     # id(mention) -> its entity: a statistic's reporter or a
+                                      # relation's subject is often a mention already counted
+
     def entity_for(m: Mention) -> str:
+        e = known.get(id(m))
+        if e is not None:
+            e.mentions += 1
+            return e.iri
         label, iri = label_and_iri(m.cls, m.name)
         e = entities.get(iri)
         if e is None:
@@ -121,6 +128,7 @@ def resolve_document(f: Findings, min_confidence: float = 0.0) -> DocumentResolv
             form = form.strip()
             if form and form != label and _clean(form) != label:
                 e.alt_labels.add(form)
+        known[id(m)] = e
         return iri
 
     relations: dict[tuple[str, str, str], ResolvedRelation] = {}
