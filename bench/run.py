@@ -159,6 +159,26 @@ def machine() -> str:
             f"jieba {version('jieba')}, pyoxigraph {version('pyoxigraph')}, rdflib {version('rdflib')}")
 
 
+def _spin(_=None) -> float:
+    t = time.perf_counter()
+    x = 0
+    for i in range(20_000_000):
+        x += i
+    return time.perf_counter() - t
+
+
+def parallel_capacity(jobs: int) -> float:
+    """How many cores' worth of pure-Python work `jobs` processes get here at once (ideal: jobs).
+    A shared VM can give much less; --jobs figures are read against this."""
+    import multiprocessing
+    alone = _spin()
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        t = time.perf_counter()
+        pool.map(_spin, range(jobs), chunksize=1)
+        together = time.perf_counter() - t
+    return jobs * alone / together
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -182,6 +202,10 @@ def main(argv=None) -> int:
     print(f"machine: {machine()}")
     print(f"corpus: {args.corpus}: {len(paths)} files, {mb:.1f} MB, {chars:,} characters")
     results: dict = {"corpus_mb": mb, "files": len(paths), "chars": chars}
+    if max(args.jobs) > 1:
+        cap = parallel_capacity(max(args.jobs))
+        results["parallel_capacity"] = cap
+        print(f"parallel capacity: {max(args.jobs)} processes get {cap:.2f} cores' worth of work")
 
     jieba.initialize()                       # the dictionary load is not part of the floor
     for hmm in (True, False):
