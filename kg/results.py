@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import unicodedata
-from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
@@ -110,6 +109,7 @@ def _json(names, rows) -> bytes:
 
 
 def _xml_term(term) -> str:
+    from xml.sax.saxutils import escape, quoteattr   # here: it imports urllib (25 ms per kg query)
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
@@ -127,6 +127,7 @@ def _xml_term(term) -> str:
 
 
 def _xml(names, rows) -> bytes:
+    from xml.sax.saxutils import quoteattr
     out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
     out += [f"<variable name={quoteattr(n)}/>" for n in names]
     out.append("</head><results>")
