@@ -210,9 +210,10 @@ def make_report(resolved, warnings, errors, seconds) -> dict:
     relations = Counter(p for p, _, _ in resolved.relations)
     per_doc = []
     for d in resolved.documents:
-        row = {"doc_id": d.doc.doc_id, "path": d.doc.path, "paths": d.doc.meta.get("_paths", [d.doc.path])}
-        row.update(d.summary)
-        per_doc.append(row)
+        doc = d.doc
+        per_doc.append({"doc_id": doc.doc_id, "path": doc.path, "paths": doc.meta.get("_paths", [doc.path]),
+                        "title": doc.meta.get("title"), "format": doc.format, "encoding": doc.encoding,
+                        "script": doc.script, **d.counts})
     return {
         "version": __version__,
         "documents": len(resolved.documents),

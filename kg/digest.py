@@ -31,7 +31,7 @@ class Digest:
     entities: list[EntityRow]    # what this document says of each entity it names
     relations: list[tuple[tuple[str, str, str], tuple[EvidenceRow, ...]]]   # (predicate, s, o)
     statistics: list[tuple[str, str | None]]     # (statistic node IRI, reporter IRI)
-    summary: dict = field(default_factory=dict)  # this document's row of report.json
+    counts: dict = field(default_factory=dict)   # what the text held, for report.json (its size, findings)
     part: tuple[int, bytes] = (0, b"")           # (triples, Turtle) of its part of graph.ttl
 
 
@@ -44,9 +44,8 @@ def digest(f: Findings, min_confidence: float = 0.0) -> Digest:
     light.offsets = []
     light.meta = dict(d.meta)
     light.warnings = list(d.warnings)
-    summary = {
-        "title": d.meta.get("title"), "format": d.format,
-        "encoding": d.encoding, "script": d.script, "characters": len(d.text),
+    counts = {
+        "characters": len(d.text),
         "sentences": len(f.sentences),
         "mentions": dict(Counter(m.cls for m in f.mentions)),
         "relations": dict(Counter(r.predicate for r in f.relations)),
@@ -60,4 +59,4 @@ def digest(f: Findings, min_confidence: float = 0.0) -> Digest:
         relations=[(key, tuple((v.doc_id, v.sentence, v.pass_name, v.confidence) for v in rel.evidence))
                    for key, rel in local.relations.items()],
         statistics=[(statistic_iri(d.doc_id, st), reporter) for st, reporter in local.statistics],
-        summary=summary, part=(count, body))
+        counts=counts, part=(count, body))
