@@ -23,6 +23,7 @@ Validation errors raise ValueError naming `file:line`.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -127,6 +128,12 @@ def load_lexicons(directory: str | Path | None = None) -> list[LexEntry]:
     _check_unique(entries)
     _check_references(entries)
     return entries
+
+
+@functools.lru_cache(maxsize=1)
+def lexicon_entries() -> list[LexEntry]:
+    """The project's lexicons, read and validated once per process (passes and resolve share them)."""
+    return load_lexicons()
 
 
 def lexicon_fingerprint(directory: str | Path | None = None) -> str:

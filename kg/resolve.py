@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .lexicon import load_lexicons
+from .lexicon import lexicon_entries
 from .model import Findings, Mention
 from .passes.base import clean_name
 
@@ -30,7 +30,7 @@ def short_hash(*parts: str, n: int = 12) -> str:
 @functools.lru_cache(maxsize=1)
 def alias_map() -> dict[tuple[str, str], str]:
     out = {}
-    for e in load_lexicons():
+    for e in lexicon_entries():
         for form in e.aliases:
             out.setdefault((e.cls, form), e.label)
     return out
@@ -50,9 +50,6 @@ def label_and_iri(cls: str, name: str) -> tuple[str, str]:
     """Memoised: the same names come back in document after document."""
     label = canonical(cls, name)
     return label, entity_iri(cls, label)
-
-
-_clean = functools.lru_cache(maxsize=1 << 16)(clean_name)
 
 
 @dataclass
@@ -126,7 +123,7 @@ def resolve_document(f: Findings, min_confidence: float = 0.0) -> DocumentResolv
         e.passes.add(m.pass_name)
         for form in (m.surface, *m.aliases):
             form = form.strip()
-            if form and form != label and _clean(form) != label:
+            if form and form != label and clean_name(form) != label:
                 e.alt_labels.add(form)
         known[id(m)] = e
         return iri

@@ -11,8 +11,8 @@ import functools
 import re
 
 from ..config import patterns
-from .base import CJK, Context, alternation, entity_pass, first_chars, lexicon_entries
-
+from ..lexicon import lexicon_entries
+from .base import CJK, Context, alternation, entity_pass, first_chars
 
 
 class PlaceNames(dict):

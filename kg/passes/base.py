@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
-from ..lexicon import LexEntry, load_lexicons
 from ..model import Document, Findings, Mention, Relation, Sentence, StatisticFinding
 from ..segment import cut_words, paragraph_of, split_sentences
 
@@ -41,12 +40,6 @@ def relation_pass(name: str):
         fn.pass_name = name
         return fn
     return register
-
-
-@functools.lru_cache(maxsize=1)
-def lexicon_entries() -> list[LexEntry]:
-    """The lexicons, read once per process for every pass (each reading validates all files)."""
-    return load_lexicons()
 
 
 def alternation(words) -> str:

@@ -5,7 +5,8 @@ import functools
 
 import ahocorasick
 
-from .base import Context, clean_name, entity_pass, lexicon_entries
+from ..lexicon import lexicon_entries
+from .base import Context, clean_name, entity_pass
 
 CONFIDENCE = 0.9
 KEEP_ATTRS = ("parent", "location", "kind", "title", "heads", "term", "managed_by")
