@@ -1,6 +1,7 @@
 """Sentences and words: split a document once, so every pass reads the same units."""
 from __future__ import annotations
 
+import bisect
 import functools
 import importlib.util
 import re
@@ -31,19 +32,13 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
-def sentence_at(sentences: list[Sentence], offset: int) -> int:
-    """Index of the sentence holding `offset` (binary search), or -1."""
-    lo, hi = 0, len(sentences) - 1
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        s = sentences[mid]
-        if offset < s.start:
-            hi = mid - 1
-        elif offset >= s.end:
-            lo = mid + 1
-        else:
-            return mid
-    return -1
+def sentence_at(sentences: list[Sentence], offset: int, starts: list[int] | None = None) -> int:
+    """Index of the sentence holding `offset` (binary search), or -1. `starts`: the sentences'
+    start offsets, for a caller that looks up many offsets in the same sentences."""
+    if starts is None:
+        starts = [s.start for s in sentences]
+    i = bisect.bisect_right(starts, offset) - 1
+    return i if i >= 0 and offset < sentences[i].end else -1
 
 
 @functools.lru_cache(maxsize=4096)

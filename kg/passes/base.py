@@ -6,7 +6,6 @@ read the settled mentions. Registering is one decorator, so a new pass is one ne
 """
 from __future__ import annotations
 
-import bisect
 import functools
 import re
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from functools import cached_property
 from typing import Callable
 
 from ..model import Document, Findings, Mention, Relation, Sentence, StatisticFinding
-from ..segment import cut_words, paragraph_of, split_sentences
+from ..segment import cut_words, paragraph_of, sentence_at, split_sentences
 
 PassFn = Callable[["Context"], None]
 ENTITY_PASSES: list[tuple[str, PassFn]] = []
@@ -141,9 +140,7 @@ class Context:
         return [s.start for s in self.sentences]
 
     def sentence_index(self, offset: int) -> int:
-        """Index of the sentence holding `offset`, or -1 (as segment.sentence_at, by bisect)."""
-        i = bisect.bisect_right(self._sentence_starts, offset) - 1
-        return i if i >= 0 and offset < self.sentences[i].end else -1
+        return sentence_at(self.sentences, offset, self._sentence_starts)
 
     def add(self, cls: str, name: str, start: int, end: int, pass_name: str, confidence: float,
             aliases=(), **attrs) -> Mention | None:
