@@ -8,7 +8,6 @@ import re
 from ..config import patterns
 from .base import CJK, Context, alternation, entity_pass
 
-NUMBERED = re.compile(r"[一二三四五六七八九十两]{1,3}[个项条大]")
 SPACE = re.compile(r"\s")
 CJK_LIST = re.compile(rf"[{CJK}、]+")
 SHORT_NAME = re.compile(rf"[{CJK}0-9+＋/]+")
@@ -30,6 +29,7 @@ def _regexes() -> dict[str, re.Pattern]:
     quoted_verbs = alternation(conf["quoted_issue_verbs"])
     not_after = alternation(patterns()["campaigns"]["suffixes"] + conf["not_measure_after"])
     numbered_nouns = alternation(conf["numbered_nouns"])
+    numerals = re.escape(conf["counting_numerals"])
     return {
         "quoted": re.compile(rf"“\s*([^“”\n]{{2,16}}?)\s*”\s*({noun_rx})?"),
         "verb_quoted": re.compile(
@@ -38,8 +38,9 @@ def _regexes() -> dict[str, re.Pattern]:
         # Greedy: the name runs to the last policy noun of the clause (…政策调整措施, not …政策).
         "span": re.compile(rf"([{CJK}0-9/、“”\s]{{2,{conf['max_length']}}})({noun_rx})"),
         # (?=[…]) restates the first character: a fast scan.
-        "numbered": re.compile(rf"(?=[一二三四五六七八九十两])(?<!第)[一二三四五六七八九十两]{{1,3}}[项条]"
+        "numbered": re.compile(rf"(?=[{numerals}])(?<!第)[{numerals}]{{1,3}}[项条]"
                                rf"([{CJK}]{{0,10}}?)(?:{numbered_nouns})"),
+        "count": re.compile(rf"[{numerals}]{{1,3}}[个项条大]"),
     }
 
 
@@ -69,7 +70,7 @@ def verb_quoted_measures(ctx: Context) -> None:
 def verb_measures(ctx: Context) -> None:
     conf, _, _, _ = _conf()
     text = ctx.text
-    span_rx = _regexes()["span"]
+    span_rx, count_rx = _regexes()["span"], _regexes()["count"]
     for v in _regexes()["verb"].finditer(text):
         m = span_rx.match(text, v.end())
         if not m:
@@ -77,7 +78,7 @@ def verb_measures(ctx: Context) -> None:
         span = SPACE.sub("", m.group())
         if "“" in span:
             continue
-        num = NUMBERED.search(span)
+        num = count_rx.search(span)
         noun = m.group(2)
         if any(w in (span[num.start():] if num else span) for w in conf["reject_words"]):
             continue
