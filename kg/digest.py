@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .model import Document, Findings
-from .rdf import document_part, statistic_iri
+from .rdf import document_part
 from .resolve import resolve_document
 
 # Plain tuples, not objects: a cached digest loads about eight times faster (bench/README.md).
@@ -58,5 +58,5 @@ def digest(f: Findings, min_confidence: float = 0.0) -> Digest:
                   for e in local.entities.values()],      # (merged into sets, sorted when written)
         relations=[(key, tuple((v.doc_id, v.sentence, v.pass_name, v.confidence) for v in rel.evidence))
                    for key, rel in local.relations.items()],
-        statistics=[(statistic_iri(d.doc_id, st), reporter) for st, reporter in local.statistics],
+        statistics=[(node, reporter) for _, node, reporter in local.statistics],
         counts=counts, part=(count, body))

@@ -73,10 +73,6 @@ def lit(value: str, lang: str | None = None) -> str:
     return f'"{text}"@{lang}' if lang else f'"{text}"'
 
 
-def statistic_iri(doc_id: str, st) -> str:
-    return f"{KGR}statistic-{short_hash(doc_id, str(st.start), str(st.end))}"
-
-
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _BARE_DECIMAL = re.compile(r"[+-]?[0-9]*\.[0-9]+")
 
@@ -143,10 +139,10 @@ def document_part(f, local) -> tuple[int, bytes]:
             count += 8
             used_sentences.add(ev.sentence)
 
-    for st, _ in local.statistics:
+    for st, node, _ in local.statistics:
         a, b = doc.raw_span(st.start, st.end)
         period = f"\tkgo:period {lit(st.period)} ;\n" if st.period else ""
-        blocks.append(f"{ttl_iri(statistic_iri(doc_id, st))} a kgo:Statistic ;\n"
+        blocks.append(f"{ttl_iri(node)} a kgo:Statistic ;\n"
                       f"\tkgo:value {ttl_decimal(decimal_text(st.value))} ;\n"
                       f"\tkgo:unit {lit(st.unit)} ;\n\tkgo:metric {lit(st.metric or st.surface, 'zh')} ;\n"
                       f"{period}\trdfs:label {lit(f'{st.metric} {st.surface}'.strip(), 'zh')} ;\n"
@@ -191,7 +187,7 @@ def corpus_part(resolved: Resolved) -> tuple[int, bytes]:
         pairs += [("kgo:mentionedIn", doc_nodes.get(doc_id) or ttl_iri(doc_iri(doc_id)))
                   for doc_id in sorted(e.documents)]
         pairs += [("kgo:documentCount", str(len(e.documents))),
-                  ("kgo:confidence", ttl_decimal(confidence_text(e.confidence)))]
+                  ("kgo:confidence", _confidence(e.confidence))]
         pairs += [("kgo:extractedBy", lit(name)) for name in sorted(e.passes)]
         pairs += sorted(outgoing.pop(e.iri, ()), key=lambda pair: pair[0])    # by predicate
         blocks.append(ttl_block(ttl_iri(e.iri), pairs))

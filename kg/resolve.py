@@ -45,6 +45,11 @@ def entity_iri(cls: str, label: str) -> str:
     return f"{KGR}{cls.lower()}-{short_hash(cls, label)}"
 
 
+def statistic_iri(doc_id: str, st) -> str:
+    """A reported figure: its document and its span there."""
+    return f"{KGR}statistic-{short_hash(doc_id, str(st.start), str(st.end))}"
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def label_and_iri(cls: str, name: str) -> tuple[str, str]:
     """Memoised: the same names come back in document after document."""
@@ -89,7 +94,7 @@ class DocumentResolved:
     """One document's entities, relations and statistics, with IRIs."""
     entities: dict[str, Entity]                 # by IRI; documents == {this doc}
     relations: dict[tuple[str, str, str], ResolvedRelation]
-    statistics: list[tuple[object, str | None]]  # (StatisticFinding, reporter IRI)
+    statistics: list[tuple[object, str, str | None]]  # (StatisticFinding, its IRI, reporter IRI)
 
 
 @dataclass
@@ -149,7 +154,7 @@ def resolve_document(f: Findings, min_confidence: float = 0.0) -> DocumentResolv
         if st.confidence < min_confidence:
             continue
         reporter = entity_for(st.reporter) if st.reporter is not None else None
-        statistics.append((st, reporter))
+        statistics.append((st, statistic_iri(doc_id, st), reporter))
     return DocumentResolved(entities, relations, statistics)
 
 
