@@ -73,8 +73,9 @@ _HTML_START = re.compile(r"\A\s*<(?:!doctype|html|head|body|div|p|span|article|s
 _HTML_TAG = re.compile(r"</?(?:p|div|span|br|a|img|table|tr|td|li|ul|h[1-6]|section|article)\b[^>]*>", re.I)
 _BAD_MARKED_SECTION = re.compile(r"<(?=!\[(?!\s*(?:cdata|temp|ignore|include|rcdata)\s*\[))", re.I)
 _FULLWIDTH_POINT = re.compile(r"(?<=[0-9])．(?=[0-9])")
-_FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
-_FULLWIDTH_ALNUM_CHAR = "[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
+_FULLWIDTH_RANGES = ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))   # ０-９ Ａ-Ｚ ａ-ｚ
+_FULLWIDTH_ALNUM = {c: c - 0xFEE0 for lo, hi in _FULLWIDTH_RANGES for c in range(lo, hi + 1)}
+_FULLWIDTH_ALNUM_CHAR = "[%s]" % "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _FULLWIDTH_RANGES)
 # (c[c]* and not c+: the regex engine then finds the first one several times faster)
 _FULLWIDTH_ALNUM_RUN = re.compile(f"{_FULLWIDTH_ALNUM_CHAR}{_FULLWIDTH_ALNUM_CHAR}*")
 
