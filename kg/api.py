@@ -24,7 +24,7 @@ from rdflib.query import Result
 from rdflib.term import Node
 
 from .query import PREFIXES, QueryError, check_params, resolve
-from .store import open_store, store_folder
+from .store import open_store
 
 
 def build(paths: Iterable[str | Path] | str | Path, out: str | Path, **options):
@@ -37,9 +37,8 @@ def build(paths: Iterable[str | Path] | str | Path, out: str | Path, **options):
     if isinstance(paths, (str, Path)):
         paths = [paths]
     options.setdefault("quiet", True)
-    result = build_outputs([str(p) for p in paths], Path(out), **options)
-    store_folder(out)   # made now, so that the first query does not wait for it
-    return result
+    options.setdefault("store", True)   # made now, so that the first query does not wait for it
+    return build_outputs([str(p) for p in paths], Path(out), **options)
 
 
 def open_graph(out: str | Path) -> Graph:

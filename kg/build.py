@@ -69,7 +69,7 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
           quiet: bool = False, render: bool = True, max_file_bytes: int | None = None,
           file_timeout: float | None = None, debug: bool = False, jobs: int | None = None,
           engine: str = "local", scheduler: str | None = None,
-          cache: str | Path | bool = True) -> BuildResult:
+          cache: str | Path | bool = True, store: bool = False) -> BuildResult:
     """Build `inputs` (files, folders, globs) into `out_dir`.
 
     max_file_bytes / file_timeout: per-file limits (None: ontology/ingest.yaml; timeout 0: none).
@@ -77,6 +77,8 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
     jobs: processes for the per-file work (None: all cores); engine "dask" runs it on a Dask
     cluster (`scheduler` address, or a local cluster of `jobs` workers), see kg.parallel.
     cache: each file's digest is kept in `<out_dir>/.cache` (True), in this folder, or not (False).
+    store: also make the output's query store (kg.store) now, from the build's own data, so
+    that the first `kg query` does not wait for it (it is otherwise made on first use).
     Raises BuildError when no file gave a usable document (the outputs are then left alone).
     """
     started = time.time()
@@ -100,14 +102,14 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
     seen: dict[str, Digest] = {}
     spool: PartSpool | None = None
     timings: Counter = Counter()
-    store = None if cache is False else \
+    digest_cache = None if cache is False else \
         DigestCache(out_dir / ".cache" if cache is True else cache,
                     f"max_bytes={max_file_bytes}\0min_confidence={min_confidence}")
     work = functools.partial(_extract_file, max_file_bytes=max_file_bytes,
                              file_timeout=file_timeout, debug=debug, min_confidence=min_confidence)
     # _warm_up runs before the first file not in the cache (and before workers fork: they
     # start with the dictionary loaded).
-    outcomes = extract_all(work, paths, jobs=jobs, engine=engine, scheduler=scheduler, cache=store,
+    outcomes = extract_all(work, paths, jobs=jobs, engine=engine, scheduler=scheduler, cache=digest_cache,
                            prepare=_warm_up)
     for i, (path, outcome) in enumerate(outcomes, 1):
         if not quiet:
@@ -143,14 +145,18 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
     report = make_report(resolved, warnings, errors, time.time() - started)
     report["limits"] = {"max_file_mb": round(max_file_bytes / MB, 3), "file_timeout_seconds": file_timeout}
     report["timings"] = timings     # seconds per stage; write_outputs adds its own
-    if store is not None:
-        report["cache"] = {"folder": str(store.root), "hits": store.hits, "misses": store.misses}
+    if digest_cache is not None:
+        report["cache"] = {"folder": str(digest_cache.root), "hits": digest_cache.hits,
+                           "misses": digest_cache.misses}
     try:
         triples = write_outputs(out_dir, resolved, report, render=render)
+        if store:
+            from .store import store_folder
+            store_folder(out_dir, resolved)      # needs the part spool: before it closes
     finally:
         spool.close()
-    if store is not None:
-        store.prune()
+    if digest_cache is not None:
+        digest_cache.prune()
     return BuildResult(out_dir, len(digests), len(resolved.entities), len(resolved.relations),
                        len(resolved.statistics), triples, warnings, errors)
 

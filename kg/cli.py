@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--cache", type=Path, metavar="DIR",
                    help="keep each file's findings here for the next build (default: OUT/.cache)")
     b.add_argument("--no-cache", action="store_true", help="extract every file again and keep nothing")
+    b.add_argument("--store", action="store_true",
+                   help="also make the query store now, so that the first kg query answers at once "
+                        "(otherwise it is made on first use, from graph.ttl, more slowly)")
 
     e = sub.add_parser("eval", help="score a built graph against gold annotations")
     e.add_argument("out", type=Path, help="a build output folder (or a graph.ttl)")
@@ -149,7 +152,7 @@ def cmd_build(args) -> int:
                        quiet=args.quiet, render=not args.no_html, file_timeout=args.file_timeout,
                        max_file_bytes=None if args.max_file_mb is None else int(args.max_file_mb * MB),
                        debug=args.debug, jobs=args.jobs, engine=args.engine, scheduler=args.scheduler,
-                       cache=False if args.no_cache else args.cache or True)
+                       cache=False if args.no_cache else args.cache or True, store=args.store)
     except BuildError as e:        # nothing built: say why for each file, then main's one line
         for line in e.errors:
             print(f"error: {line}", file=sys.stderr)
