@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import tempfile
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -41,6 +41,10 @@ except ImportError:  # pragma: no cover
 STORE_DIR = "store"
 LAYOUT = "kg-store-2"          # bump when what goes into the store changes
 _HELD: dict[str, int] = {}     # store folder -> fd of its lock file, held until process exit
+# The bulk loader holds what one call loads: one call on all of a 1.5 M-triple graph takes
+# 1.25 GB. Calls of these sizes hold 100-300 MB, for 20-50 % more time (bench/README.md).
+LOAD_CHUNK = 8 << 20        # bytes of Turtle or TriG per call
+LOAD_QUADS = 200_000        # quads per call
 
 # What each document's named graph holds (see the module docstring): each row is one quad,
 # ?s ?p ?o in graph ?g. Run once, at creation. The rows go in through the bulk loader, not an
@@ -76,12 +80,18 @@ SELECT ?g ?s ?p ?o WHERE {{ {where} }}""" for where in (
 
 def add_document_graphs(store: ox.Store) -> None:
     for query in DOCUMENT_GRAPHS:
-        store.bulk_extend(ox.Quad(s, p, o, g) for g, s, p, o in store.query(query))
+        _extend(store, (ox.Quad(s, p, o, g) for g, s, p, o in store.query(query)))
 
 
-# Bytes of Turtle or TriG per bulk_load call when a build fills its store: one call on all of a
-# 1.5 M-triple graph holds 1.25 GB; calls of this size hold about 100 MB, for 20-30 % more time.
-LOAD_CHUNK = 8 << 20
+def load_turtle(store: ox.Store, path: Path) -> None:
+    """A Turtle file into the default graph, in batches (see LOAD_QUADS)."""
+    _extend(store, ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+
+
+def _extend(store: ox.Store, quads: Iterable) -> None:
+    quads = iter(quads)
+    while batch := list(islice(quads, LOAD_QUADS)):
+        store.bulk_extend(batch)
 
 
 def load_build(store: ox.Store, resolved) -> None:
@@ -227,7 +237,7 @@ def _create(ttl: Path, folder: Path, resolved=None) -> None:
     try:
         store = ox.Store(str(tmp / "db"))
         if resolved is None:
-            store.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE)
+            load_turtle(store, ttl)
             add_document_graphs(store)
         else:
             load_build(store, resolved)

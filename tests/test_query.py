@@ -338,6 +338,7 @@ def _quads(store) -> set:
 def test_build_with_store_fills_it_from_its_own_data_as_graph_ttl_would(tmp_path, monkeypatch):
     import kg.store
     monkeypatch.setattr(kg.store, "LOAD_CHUNK", 1)    # every block and graph in a load of its own
+    monkeypatch.setattr(kg.store, "LOAD_QUADS", 100)  # and the store from graph.ttl in many loads
     out = tmp_path / "out"
     assert cli.main(["build", str(ROOT / "seeds"), "--out", str(out), "--no-html", "--store", "-q"]) == 0
     stores = [p for p in (out / STORE_DIR).iterdir() if not p.name.startswith(".")]
