@@ -12,7 +12,7 @@ import re
 
 from ..config import patterns
 from ..lexicon import lexicon_entries
-from .base import CJK, Context, alternation, entity_pass, first_chars
+from .base import CJK, Context, alternation, anchored_matches, entity_pass
 
 
 class PlaceNames(dict):
@@ -269,19 +269,22 @@ def organs(ctx: Context) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _stretch_regex():
+    """The stretch regex, the stretch words (its anchors) and how far into a match they start."""
     conf = patterns()["locations"]
     sides = re.escape(conf["sides"])
     directions = alternation(conf["directions"])
     stretches = alternation(conf["stretches"])
-    start = first_chars(list(conf["sides"]) + conf["directions"])   # a fast scan
-    return re.compile(rf"{start}(?:[{sides}]{{2}}|{directions})(?:{stretches})")
+    reach = max([2] + [len(d) for d in conf["directions"]])
+    return (re.compile(rf"(?:[{sides}]{{2}}|{directions})(?:{stretches})"),
+            re.compile(stretches), reach)
 
 
 @entity_pass("location-stretch")
 def border_stretches(ctx: Context) -> None:
     """Border stretches and waters: 中越边境, 粤港海域, 西南边境."""
     conf = patterns()["locations"]
-    for m in _stretch_regex().finditer(ctx.text):
+    rx, stretch_words, reach = _stretch_regex()
+    for m in anchored_matches(rx, stretch_words, ctx.text, reach):
         if m.group()[0] == m.group()[1]:
             continue
         name = m.group()

@@ -6,6 +6,7 @@ read the settled mentions. Registering is one decorator, so a new pass is one ne
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from functools import cached_property
 from typing import Callable
 
 from ..model import Document, Findings, Mention, Relation, Sentence, StatisticFinding
-from ..segment import cut_words, paragraph_of, sentence_at, split_sentences
+from ..segment import cut_words, paragraph_of, split_sentences
 
 PassFn = Callable[["Context"], None]
 ENTITY_PASSES: list[tuple[str, PassFn]] = []
@@ -77,6 +78,24 @@ def lookahead_matches(rx: re.Pattern, starts: re.Pattern, text: str):
         pos = found.start() + 1
 
 
+def anchored_matches(rx: re.Pattern, anchors: re.Pattern, text: str, reach: int):
+    """rx.finditer(text) for a pattern each of whose matches has a match of `anchors` (a plain
+    alternation of words) starting at most `reach` characters after its own start. re must try
+    a pattern that starts with a class of common characters at each of them; it finds the
+    anchor words at C speed, and rx is then tried only at the few places before each."""
+    pos = 0                                  # where finditer would go on looking
+    while (found := anchors.search(text, pos)) is not None:
+        at = found.start()
+        for start in range(max(pos, at - reach), at + 1):
+            m = rx.match(text, start)
+            if m is not None:
+                yield m
+                pos = m.end()
+                break
+        else:
+            pos = at + 1
+
+
 @functools.lru_cache(maxsize=4096)
 def clean_name(name: str) -> str:
     """A canonical name: no quote or book-title marks, no white space."""
@@ -106,12 +125,9 @@ class Context:
     memo: dict = field(default_factory=dict)     # per-document results relation passes share
 
     def __post_init__(self):
+        self.text: str = self.doc.text          # an attribute, not a property: passes read it often
         if not self.sentences:
             self.sentences = split_sentences(self.doc.text)
-
-    @property
-    def text(self) -> str:
-        return self.doc.text
 
     def is_word(self, start: int, end: int) -> bool:
         """Does the segmenter see a word boundary at both ends of text[start:end]?
@@ -139,8 +155,19 @@ class Context:
     def _sentence_starts(self) -> list[int]:
         return [s.start for s in self.sentences]
 
+    @cached_property
+    def _sentence_ends(self) -> list[int]:
+        return [s.end for s in self.sentences]
+
     def sentence_index(self, offset: int) -> int:
-        return sentence_at(self.sentences, offset, self._sentence_starts)
+        # sentence_at, with the sentences' offsets listed once: every mention asks.
+        i = bisect.bisect_right(self._sentence_starts, offset) - 1
+        return i if i >= 0 and offset < self._sentence_ends[i] else -1
+
+    @cached_property
+    def _surface_text(self) -> str:
+        """What Document.surface slices (the original script), looked up once."""
+        return self.doc.original or self.doc.text
 
     def add(self, cls: str, name: str, start: int, end: int, pass_name: str, confidence: float,
             aliases=(), **attrs) -> Mention | None:
@@ -153,7 +180,7 @@ class Context:
     def append(self, cls: str, name: str, start: int, end: int, pass_name: str,
                confidence: float, aliases: tuple, attrs: dict) -> Mention:
         """`add` for a caller whose name is clean, span valid and aliases checked already."""
-        m = Mention(cls, name, start, end, self.doc.surface(start, end), pass_name, confidence,
+        m = Mention(cls, name, start, end, self._surface_text[start:end], pass_name, confidence,
                     self.sentence_index(start), aliases, attrs)
         self.mentions.append(m)
         return m
@@ -162,13 +189,17 @@ class Context:
         """One reading of each span: longer and surer mentions win; allowed nestings are kept."""
         ranked = sorted(self.mentions, key=lambda m: (-(m.end - m.start), -m.confidence, m.start))
         kept: list[Mention] = []
-        covering: dict[int, list[Mention]] = {}   # offset -> kept mentions over it (no n² scan)
+        # Offset -> the kept mentions over it (no n² scan). A list with a shared tuple per
+        # character: marking a span is one slice assignment, not a dict update per character.
+        covering: list[tuple] = [()] * (max((m.end for m in ranked), default=0) + 1)
         spans: dict[tuple, Mention] = {}          # (start, end, cls, name) -> the kept reading
+        blocks = self._blocks
         for m in ranked:
-            if m.start < 0:                      # from the metadata: no span to share
+            start, end = m.start, m.end
+            if start < 0:                        # from the metadata: no span to share
                 kept.append(m)
                 continue
-            span = (m.start, m.end, m.cls, m.name)
+            span = (start, end, m.cls, m.name)
             same = spans.get(span)
             if same is not None:                 # two passes agree: keep what each knows
                 for key, value in m.attrs.items():
@@ -180,17 +211,15 @@ class Context:
                 continue
             # A kept mention is at least as long as m (ranked first), so one that overlaps m
             # covers its first or its last character: only those two need looking at.
-            first, last = covering.get(m.start), covering.get(m.end - 1)
-            if (first or last) and any(self._blocks(k, m) for k in (first or []) + (last or [])):
-                continue
+            first, last = covering[start], covering[end - 1]
+            if first or last:
+                if any(blocks(k, m) for k in first + last):
+                    continue
+                covering[start:end] = [k + (m,) for k in covering[start:end]]
+            else:                                # (so nothing kept overlaps m)
+                covering[start:end] = [(m,)] * (end - start)
             kept.append(m)
             spans[span] = m
-            for pos in range(m.start, m.end):
-                here = covering.get(pos)
-                if here is None:
-                    covering[pos] = [m]
-                else:
-                    here.append(m)
         self.mentions = sorted(kept, key=lambda m: (m.start, -(m.end - m.start)))
         self.__dict__.pop("agency_ending_at", None)
 
@@ -201,7 +230,11 @@ class Context:
             groups: dict[int, list[Mention]] = {}
             for m in self.mentions:
                 if cls is None or m.cls == cls:
-                    groups.setdefault(m.sentence, []).append(m)
+                    group = groups.get(m.sentence)
+                    if group is None:            # (setdefault would make a list for every mention)
+                        groups[m.sentence] = [m]
+                    else:
+                        group.append(m)
             self.memo[key] = groups
         return self.memo[key]
 

@@ -6,7 +6,7 @@ import functools
 import re
 
 from ..config import patterns
-from .base import CJK, Context, alternation, entity_pass
+from .base import CJK, Context, alternation, anchored_matches, entity_pass
 
 SPACE = re.compile(r"\s")
 CJK_LIST = re.compile(rf"[{CJK}、]+")
@@ -37,9 +37,10 @@ def _regexes() -> dict[str, re.Pattern]:
         "verb": re.compile(alternation(verbs)),
         # Greedy: the name runs to the last policy noun of the clause (…政策调整措施, not …政策).
         "span": re.compile(rf"([{CJK}0-9/、“”\s]{{2,{conf['max_length']}}})({noun_rx})"),
-        # (?=[…]) restates the first character: a fast scan.
-        "numbered": re.compile(rf"(?=[{numerals}])(?<!第)[{numerals}]{{1,3}}[项条]"
+        # Found from the 项/条 that follows the number (see anchored_matches): a fast scan.
+        "numbered": re.compile(rf"(?<!第)[{numerals}]{{1,3}}[项条]"
                                rf"([{CJK}]{{0,10}}?)(?:{numbered_nouns})"),
+        "numbered_anchor": re.compile("[项条]"),
         "count": re.compile(rf"[{numerals}]{{1,3}}[个项条大]"),
     }
 
@@ -97,7 +98,8 @@ def verb_measures(ctx: Context) -> None:
 def numbered_measures(ctx: Context) -> None:
     """N项…措施 anywhere: a counted package of measures is a named measure (十项政策措施)."""
     conf, _, _, _ = _conf()
-    for m in _regexes()["numbered"].finditer(ctx.text):
+    rx, anchor = _regexes()["numbered"], _regexes()["numbered_anchor"]
+    for m in anchored_matches(rx, anchor, ctx.text, 3):        # 3: the longest number
         if any(w in m.group(1) for w in conf["reject_words"]):
             continue
         ctx.add("Measure", m.group(), m.start(), m.end(), "measure-numbered", 0.6)

@@ -43,10 +43,14 @@ def coreferences(ctx: Context) -> list[Mention]:
 
 def _coreferences(ctx: Context) -> list[Mention]:
     out = []
-    agencies = [a for a in ctx.mentions if a.cls == "Agency"]
-    for phrase, target in _coreference_rules():
-        for m in phrase.finditer(ctx.text):
-            if any(a.start <= m.start() < a.end for a in agencies):
+    inside_agency = None
+    for phrase, rx, target in _coreference_rules():
+        if phrase not in ctx.text:               # a quicker test than the regex scan
+            continue
+        for m in rx.finditer(ctx.text):
+            if inside_agency is None:            # worked out at the first phrase found
+                inside_agency = _covered_test([a for a in ctx.mentions if a.cls == "Agency"])
+            if inside_agency(m.start()):
                 continue
             ref = pseudo(ctx, "Agency", target)
             ref.start, ref.end = m.start(), m.end()
@@ -55,9 +59,23 @@ def _coreferences(ctx: Context) -> list[Mention]:
     return out
 
 
+def _covered_test(spans: list[Mention]):
+    """A test of whether an offset lies in one of `spans`: of the spans that start at or before
+    it, one must end after it (a bisection instead of a scan of them all)."""
+    starts, reach, furthest = [], [], -1
+    for a in sorted(spans, key=lambda a: a.start):
+        starts.append(a.start)
+        furthest = max(furthest, a.end)
+        reach.append(furthest)               # the furthest end of the spans up to this one
+    def covered(offset: int) -> bool:
+        i = bisect.bisect_right(starts, offset) - 1
+        return i >= 0 and reach[i] > offset
+    return covered
+
+
 @functools.lru_cache(maxsize=1)
-def _coreference_rules() -> list[tuple[re.Pattern, str]]:
-    return [(re.compile(re.escape(phrase)), target)
+def _coreference_rules() -> list[tuple[str, re.Pattern, str]]:
+    return [(phrase, re.compile(re.escape(phrase)), target)
             for phrase, target in patterns()["agencies"]["coreference"].items()]
 
 
@@ -108,6 +126,11 @@ def clause_start(ctx: Context, offset: int) -> int:
 
 
 def agencies_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mention]:
+    return agencies_by_sentence(ctx, refs).get(sentence, [])
+
+
+def agencies_by_sentence(ctx: Context, refs: list[Mention]) -> dict[int, list[Mention]]:
+    """Sentence index -> its agencies and coreferences, in order (grouped once per document)."""
     by_sentence = ctx.memo.get("agencies_by_sentence")
     if by_sentence is None:
         by_sentence = {}
@@ -116,7 +139,7 @@ def agencies_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mentio
         for found in by_sentence.values():
             found.sort(key=lambda m: m.start)
         ctx.memo["agencies_by_sentence"] = by_sentence
-    return by_sentence.get(sentence, [])
+    return by_sentence
 
 
 def dominant_agency(ctx: Context) -> Mention | None:
@@ -188,6 +211,13 @@ def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Me
     source = reporting_agency(ctx, refs)
     if source is not None and source.start < offset:
         return source, 0.7
+    carried = ctx.memo.setdefault("carried_subject", {})
+    if sent not in carried:                  # the same for every figure of the sentence
+        carried[sent] = _carried_subject(ctx, sent, refs)
+    return carried[sent]
+
+
+def _carried_subject(ctx: Context, sent: int, refs: list[Mention]) -> tuple[Mention | None, float]:
     # Carry the subject over from earlier sentences of the same paragraph.
     para = ctx.paragraphs[sent] if sent >= 0 else -1
     for prev in range(sent - 1, -1, -1):
@@ -289,10 +319,9 @@ def heads(ctx: Context) -> None:
 def cooperation(ctx: Context) -> None:
     verbs, pair_markers, openers, joined = _cooperation_rules()
     refs = coreferences(ctx)
-    for s in ctx.sentences:
-        agencies = agencies_in(ctx, s.index, refs)
-        if not agencies:
-            continue
+    by_sentence = agencies_by_sentence(ctx, refs)
+    for index in sorted(i for i in by_sentence if i >= 0):   # only the sentences that name one
+        s, agencies = ctx.sentences[index], by_sentence[index]
         for a in agencies:
             before = ctx.text[max(0, a.start - 4):a.start]
             if not before.endswith(openers):     # the common case, tested at once

@@ -7,6 +7,7 @@ names have no counting word after them, or are ruled out by the words around the
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from decimal import Decimal
@@ -20,13 +21,13 @@ from .relations import coreferences, subject_before
 # Compiled once: they run for every figure.
 YEAR = re.compile(r"(20\d{2})年")
 MONTHS = re.compile(r"前(?:\d{1,2}|[一二三四五六七八九十]{1,2})个月|前[一二三1-3]季度")
-TOKEN_CHAR = re.compile(r"[\d.\-/:]")
-LETTER = re.compile(r"[A-Za-z]")
+TOKEN_CHAR = re.compile(r"[\d.\-/:A-Za-z]")     # a number or a letter: part of a larger token
 
 
 @functools.lru_cache(maxsize=1)
 def _metric_rules():
-    """Regexes over the words that surround a metric (ontology/patterns.yaml, statistics)."""
+    """Regexes over the words that surround a metric (ontology/patterns.yaml, statistics), and
+    the word lists metric_for reads."""
     conf = patterns()["statistics"]
     breaks = patterns()["sentence"]["clause_breaks"] + patterns()["sentence"]["enders"]
     noise = re.compile(rf"^(?:[{re.escape(breaks)}、\s]|{alternation(conf['metric_noise'])}|"
@@ -34,7 +35,8 @@ def _metric_rules():
     # Greedy: a match from the sentence start ends right after the last clause break.
     last_break = re.compile(rf"[\s\S]*[{re.escape(breaks)}]")
     break_char = re.compile(f"[{re.escape(breaks)}]")
-    return noise, re.compile(alternation(conf["total_words"])), break_char, last_break
+    return (noise, re.compile(alternation(conf["total_words"])), break_char, last_break,
+            patterns()["words"]["prepositions"], conf["rate_units"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -81,6 +83,8 @@ def parse_value(num: str, mult: str | None) -> float:
     conf, _ = _conf()
     if not num[0].isdigit():
         value = Decimal(chinese_number(num) or 0)
+    elif not mult:                             # one rounding, as float(Decimal(...)) makes it
+        return float(num.replace(",", ""))
     else:
         value = Decimal(num.replace(",", ""))  # exact: 3.24万 is 32400, not 32400.000000000004
     for ch in mult or "":
@@ -108,7 +112,9 @@ def period_of(ctx: Context, sentence_text: str, upto: int) -> str | None:
     conf, _ = _conf()
     before = sentence_text[:upto]
     year = YEAR.findall(before)
-    qualifier = next((w for w in conf["period_words"] if w in before), None)
+    qualifier = None
+    if _period_words().search(before):        # one scan rules out every period word at once
+        qualifier = next((w for w in conf["period_words"] if w in before), None)
     months = MONTHS.search(before)
     if months:
         qualifier = months.group()
@@ -122,6 +128,11 @@ def period_of(ctx: Context, sentence_text: str, upto: int) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _period_words() -> re.Pattern:
+    return re.compile(alternation(patterns()["statistics"]["period_words"]))
+
+
 @relation_pass("statistics")
 def statistics(ctx: Context) -> None:
     conf, rx = _conf()
@@ -133,6 +144,7 @@ def statistics(ctx: Context) -> None:
         text = s.text
         found = []
         named = None                             # worked out at the sentence's first number
+        quoted = "“" in text
         for m in rx.finditer(text):
             # Each test rules a number out on its own: the cheap ones first.
             start, end = m.span()
@@ -141,8 +153,7 @@ def statistics(ctx: Context) -> None:
                 value = chinese_number(num)
                 if not value or (value == 1 and not mult) or unit in excluded_units:
                     continue                     # 一 as an article; 两个大局, 八项规定 are names
-            prev = text[start - 1:start]
-            if prev and (TOKEN_CHAR.match(prev) or LETTER.match(prev)):
+            if start and TOKEN_CHAR.match(text, start - 1):
                 continue                         # part of a larger token (T3-D, 72/144)
             if text[max(0, start - 2):start].endswith(not_before):
                 continue
@@ -150,31 +161,44 @@ def statistics(ctx: Context) -> None:
                 continue
             if text[end:end + 3].startswith(not_after):
                 continue
-            if text.count("“", 0, start) > text.count("”", 0, start):
+            if quoted and text.count("“", 0, start) > text.count("”", 0, start):
                 continue                         # inside quotes: a slogan or a name
             if named is None:
-                named = [(a.start - s.start, a.end - s.start) for a in by_sentence.get(s.index, [])
+                named = [(a.start - s.start, a.end - s.start) for a in by_sentence.get(s.index, ())
                          if a.cls != "CrimeType"]
-            if any(a < end and start < b for a, b in named):
+            if named and inside_name(named, start, end):
                 continue                         # a number inside a name: 十项措施, 72/144小时过境免签
-            found.append(m)
+            found.append((m, start, end, num, mult, unit))
+        if not found:
+            continue
         previous: list = []
-        in_sentence = by_sentence.get(s.index, []) if found else []
-        for k, m in enumerate(found):
-            start, end = m.span()
-            num, mult, unit = m.group("num", "mult", "unit")
+        # Where the agencies named in the sentence end (sentence offsets, in order).
+        agency_ends = [a.end - s.start for a in by_sentence.get(s.index, ()) if a.cls == "Agency"]
+        agency_ends.sort()
+        cut = 0
+        for m, start, end, num, mult, unit in found:
             # The metric starts after the previous figure and after any agency named before it.
-            cut = max([found[k - 1].end() if k else 0] +
-                      [a.end - s.start for a in in_sentence if a.cls == "Agency"
-                       and a.end - s.start <= start])
+            before = bisect.bisect_right(agency_ends, start)
+            if before and agency_ends[before - 1] > cut:
+                cut = agency_ends[before - 1]
             metric = metric_for(text, m, previous, cut)
             subject, confidence = subject_before(ctx, s.start + start, refs)
-            stat = _finding(parse_value(num, mult), unit, metric, period_of(ctx, text, start),
-                            s.start + start, s.start + end, m.group(), min(0.85, confidence + 0.1),
-                            s.index, subject)
+            stat = StatisticFinding(parse_value(num, mult), unit, metric,
+                                    period_of(ctx, text, start), s.start + start, s.start + end,
+                                    m.group(), "statistics", round(min(0.85, confidence + 0.1), 2),
+                                    s.index, subject)
             ctx.statistics.append(stat)
             previous.append(stat)
+            cut = end                            # the next figure's metric starts after this one
     ctx.statistics = without_restatements(ctx.statistics, ctx)
+
+
+def inside_name(named: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Does start:end overlap one of the `named` spans?"""
+    for a, b in named:
+        if a < end and start < b:
+            return True
+    return False
 
 
 def without_restatements(stats: list, ctx: Context) -> list:
@@ -187,41 +211,45 @@ def without_restatements(stats: list, ctx: Context) -> list:
         return {text[i:i + 2] for i in range(len(text) - 1)}
 
     kept: list = []
+    same_figure: dict[tuple, list] = {}     # (value, unit) -> the findings kept with them
     for st in sorted(stats, key=lambda x: (-x.confidence, x.sentence)):
-        twin = next((k for k in kept if k.value == st.value and k.unit == st.unit and (
-            st.value > 10 or 0 in (k.sentence, st.sentence)
-            or bigrams(k.metric) & bigrams(st.metric))), None)
-        if twin is None:
-            kept.append(st)
+        others = same_figure.setdefault((st.value, st.unit), [])
+        if others and any(st.value > 10 or 0 in (k.sentence, st.sentence)
+                          or bigrams(k.metric) & bigrams(st.metric) for k in others):
+            continue                         # a twin is kept already
+        kept.append(st)
+        others.append(st)
     return sorted(kept, key=lambda x: x.start)
 
 
 def metric_for(sentence: str, m: re.Match, previous: list, previous_end: int) -> str:
     """What was counted: the words before the figure in its clause, or the words after it."""
-    conf, _ = _conf()
-    noise, totals, break_char, last_break = _metric_rules()
-    found = last_break.match(sentence, 0, m.start())
-    clause_start = found.end() if found else 0
-    # Between two figures of the same clause only the words after the first one count.
-    head = sentence[max(clause_start, previous_end):m.start()]
+    noise, totals, break_char, last_break, prepositions, rate_units = _metric_rules()
+    start = m.start()
+    # Between two figures of the same clause only the words after the first one count: the
+    # head starts after the last clause break before the figure, or at previous_end if later.
+    found = last_break.match(sentence, previous_end, start)
+    head = sentence[found.end() if found else previous_end:start]
     head = noise.sub("", head.strip())
     # The counting verb often follows the subject after 共/累计: 全国移民管理机构共查验出入境人员.
-    tail = totals.split(head)[-1]
-    if len(tail) >= 2:
-        head = noise.sub("", tail)
+    # (Without a total word the tail is the head, from which the noise is gone already.)
+    if totals.search(head):
+        tail = totals.split(head)[-1]
+        if len(tail) >= 2:
+            head = noise.sub("", tail)
     growth = growth_word(head)
     if not head and previous:                # …169.6%、119.2%: the rate list goes on
         growth = growth_word(previous[-1].metric)
     if growth and previous:
         # 分别同比增长169.6%、119.2%: the k-th rate belongs to the k-th figure before it.
-        rates = [p for p in previous if p.unit in conf["rate_units"]]
-        counts = [p for p in previous if p.unit not in conf["rate_units"]]
+        rates = [p for p in previous if p.unit in rate_units]
+        counts = [p for p in previous if p.unit not in rate_units]
         base = counts[len(rates)].metric if len(rates) < len(counts) else counts[-1].metric if counts else ""
         return base + growth
     if head.rstrip("分别") == "" and previous:
         return previous[-1].metric
     # Nothing counted before the figure (为21名…, a lone verb: 完成1名…): read the words after it.
-    if len(head) < 2 or head[-1] in patterns()["words"]["prepositions"] \
+    if len(head) < 2 or head[-1] in prepositions \
             or word_tag(head).startswith("v"):
         tail = sentence[m.end():]
         stop = break_char.search(tail)
@@ -240,9 +268,3 @@ def growth_word(text: str) -> str | None:
 @functools.lru_cache(maxsize=1)
 def _growth_words() -> tuple[str, ...]:
     return tuple(patterns()["statistics"]["growth_words"])
-
-
-def _finding(value, unit, metric, period, start, end, surface, confidence, sentence, reporter):
-    return StatisticFinding(value=value, unit=unit, metric=metric, period=period, start=start,
-                            end=end, surface=surface, pass_name="statistics",
-                            confidence=round(confidence, 2), sentence=sentence, reporter=reporter)
