@@ -58,7 +58,9 @@ def sentence_iri(doc_id: str, index: int) -> str:
 
 def decimal_text(value: float) -> str:
     """The shortest plain decimal for a float: 1.68e8 -> '168000000', 0.5 -> '0.5'."""
-    text = format(Decimal(repr(float(value))), "f")
+    text = repr(float(value))
+    if "e" in text or "n" in text:      # 1e+16, inf, nan: Decimal writes them out; a plain repr
+        text = format(Decimal(text), "f")   # is already what Decimal would give
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
@@ -69,19 +71,24 @@ def confidence_text(value: float) -> str:
 
 
 def lit(value: str, lang: str | None = None) -> str:
-    text = value.translate(_ESCAPES)
-    return f'"{text}"@{lang}' if lang else f'"{text}"'
+    # Most strings need no escape: testing for the four characters is far cheaper than
+    # translate, which looks up every character of a CJK string.
+    if '"' in value or "\\" in value or "\n" in value or "\r" in value:
+        value = value.translate(_ESCAPES)
+    return f'"{value}"@{lang}' if lang else f'"{value}"'
 
 
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _BARE_DECIMAL = re.compile(r"[+-]?[0-9]*\.[0-9]+")
 
 
+_KGR = str(KGR)
+
+
 def ttl_iri(iri: str) -> str:
     """kgr:name for our own IRIs (when the name is a plain Turtle local name), else <iri>."""
-    base = str(KGR)
-    if iri.startswith(base) and _LOCAL_NAME.fullmatch(iri, len(base)):
-        return "kgr:" + iri[len(base):]
+    if iri.startswith(_KGR) and _LOCAL_NAME.fullmatch(iri, len(_KGR)):
+        return "kgr:" + iri[len(_KGR):]
     return f"<{iri}>"
 
 
@@ -112,6 +119,11 @@ def _confidence(value: float) -> str:
     return ttl_decimal(confidence_text(value))      # a handful of distinct values
 
 
+# Memoised for document_part: entity IRIs, pass names and units come back in every document.
+_entity_node = functools.lru_cache(maxsize=1 << 16)(ttl_iri)
+_short_lit = functools.lru_cache(maxsize=1024)(lit)
+
+
 def document_part(f, local) -> tuple[int, bytes]:
     """(triples, Turtle) of one document's part of the graph: its evidence, statistics and
     sentences, one block per subject. `local` is kg.resolve.resolve_document(f): the part
@@ -128,13 +140,13 @@ def document_part(f, local) -> tuple[int, bytes]:
         def sentence_node(index: int) -> str:
             return ttl_iri(sentence_iri(doc_id, index))
     for (pred, s, o), rel in local.relations.items():
-        subject, obj = ttl_iri(s), ttl_iri(o)
+        subject, obj = _entity_node(s), _entity_node(o)
         for ev in rel.evidence:
             node = f"kgr:evidence-{short_hash(pred, s, o, ev.doc_id, str(ev.sentence))}"
             blocks.append(f"{node} a kgo:Evidence , rdf:Statement ;\n\trdf:subject {subject} ;\n"
                           f"\trdf:predicate kgo:{pred} ;\n\trdf:object {obj} ;\n"
                           f"\tkgo:confidence {_confidence(ev.confidence)} ;\n"
-                          f"\tkgo:extractedBy {lit(ev.pass_name)} ;\n"
+                          f"\tkgo:extractedBy {_short_lit(ev.pass_name)} ;\n"
                           f"\tprov:wasDerivedFrom {sentence_node(ev.sentence)} .\n\n")
             count += 8
             used_sentences.add(ev.sentence)
@@ -144,10 +156,10 @@ def document_part(f, local) -> tuple[int, bytes]:
         period = f"\tkgo:period {lit(st.period)} ;\n" if st.period else ""
         blocks.append(f"{ttl_iri(node)} a kgo:Statistic ;\n"
                       f"\tkgo:value {ttl_decimal(decimal_text(st.value))} ;\n"
-                      f"\tkgo:unit {lit(st.unit)} ;\n\tkgo:metric {lit(st.metric or st.surface, 'zh')} ;\n"
+                      f"\tkgo:unit {_short_lit(st.unit)} ;\n\tkgo:metric {lit(st.metric or st.surface, 'zh')} ;\n"
                       f"{period}\trdfs:label {lit(f'{st.metric} {st.surface}'.strip(), 'zh')} ;\n"
                       f"\tkgo:confidence {_confidence(st.confidence)} ;\n"
-                      f"\tkgo:extractedBy {lit(st.pass_name)} ;\n"
+                      f"\tkgo:extractedBy {_short_lit(st.pass_name)} ;\n"
                       f"\tkgo:startOffset {int(a)} ;\n\tkgo:endOffset {int(b)} ;\n"
                       f"\tprov:wasDerivedFrom {sentence_node(st.sentence)} .\n\n")
         count += 11 if period else 10

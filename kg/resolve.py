@@ -57,7 +57,20 @@ def label_and_iri(cls: str, name: str) -> tuple[str, str]:
     return label, entity_iri(cls, label)
 
 
-@dataclass
+@functools.lru_cache(maxsize=1 << 16)
+def mention_names(cls: str, name: str, surface: str, aliases: tuple[str, ...]) -> tuple[str, str, tuple[str, ...]]:
+    """(label, IRI, alt labels) of a mention: they depend on these four fields alone, and the
+    same mentions come back in document after document (memoised)."""
+    label, iri = label_and_iri(cls, name)
+    alts = []
+    for form in (surface, *aliases):
+        form = form.strip()
+        if form and form != label and clean_name(form) != label:
+            alts.append(form)
+    return label, iri, tuple(alts)
+
+
+@dataclass(slots=True)     # cheaper to make: tens per document
 class Entity:
     cls: str
     label: str
@@ -69,7 +82,7 @@ class Entity:
     passes: set[str] = field(default_factory=set)
 
 
-@dataclass
+@dataclass(slots=True)
 class Evidence:
     doc_id: str
     sentence: int
@@ -77,7 +90,7 @@ class Evidence:
     confidence: float
 
 
-@dataclass
+@dataclass(slots=True)
 class ResolvedRelation:
     predicate: str
     subject: str        # entity IRIs
@@ -114,46 +127,54 @@ def resolve_document(f: Findings, min_confidence: float = 0.0) -> DocumentResolv
     known: dict[int, Entity] = {}     # id(mention) -> its entity: a statistic's reporter or a
                                       # relation's subject is often a mention already counted
 
-    def entity_for(m: Mention) -> str:
-        e = known.get(id(m))
-        if e is not None:
-            e.mentions += 1
-            return e.iri
-        label, iri = label_and_iri(m.cls, m.name)
+    def add(m: Mention) -> Entity:
+        """The entity of a mention not seen yet in this document (its mention not counted)."""
+        label, iri, alts = mention_names(m.cls, m.name, m.surface, m.aliases)
         e = entities.get(iri)
         if e is None:
             e = entities[iri] = Entity(m.cls, label, iri, documents={doc_id})
-        e.mentions += 1
-        e.confidence = max(e.confidence, m.confidence)
+        if m.confidence > e.confidence:       # max(), without the call
+            e.confidence = m.confidence
         e.passes.add(m.pass_name)
-        for form in (m.surface, *m.aliases):
-            form = form.strip()
-            if form and form != label and clean_name(form) != label:
-                e.alt_labels.add(form)
+        if alts:
+            e.alt_labels.update(alts)
         known[id(m)] = e
-        return iri
+        return e
 
+    # `known.get(id(m)) or add(m)` is inlined below rather than a function: this runs ~70 times
+    # per document.
     relations: dict[tuple[str, str, str], ResolvedRelation] = {}
     seen: set[tuple[tuple[str, str, str], int]] = set()
     statistics = []
     for m in f.mentions:
         if m.confidence >= min_confidence:
-            entity_for(m)
+            e = known.get(id(m)) or add(m)
+            e.mentions += 1
     for r in f.relations:
         if r.confidence < min_confidence:
             continue
-        s, o = entity_for(r.subject), entity_for(r.object)
+        es = known.get(id(r.subject)) or add(r.subject)
+        es.mentions += 1
+        eo = known.get(id(r.object)) or add(r.object)
+        eo.mentions += 1
+        s, o = es.iri, eo.iri
         if r.predicate == "cooperatesWith" and o < s:
             s, o = o, s                       # symmetric: one direction is enough
         key = (r.predicate, s, o)
-        rel = relations.setdefault(key, ResolvedRelation(r.predicate, s, o))
+        rel = relations.get(key)
+        if rel is None:
+            rel = relations[key] = ResolvedRelation(r.predicate, s, o)
         if (key, r.sentence) not in seen:     # one evidence node per sentence
             seen.add((key, r.sentence))
             rel.evidence.append(Evidence(doc_id, r.sentence, r.pass_name, r.confidence))
     for st in f.statistics:
         if st.confidence < min_confidence:
             continue
-        reporter = entity_for(st.reporter) if st.reporter is not None else None
+        reporter = None
+        if st.reporter is not None:
+            e = known.get(id(st.reporter)) or add(st.reporter)
+            e.mentions += 1
+            reporter = e.iri
         statistics.append((st, statistic_iri(doc_id, st), reporter))
     return DocumentResolved(entities, relations, statistics)
 
