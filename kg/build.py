@@ -88,14 +88,15 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
     file_timeout = default_timeout if file_timeout is None else file_timeout
     out_dir = Path(out_dir)
     remove_stale_staging(out_dir)
-    paths, problems = collect_paths(inputs)
+    real_paths: dict[Path, str] = {}
+    paths, problems = collect_paths(inputs, real_paths)
     errors = [f"{p}; skipped" for p in problems]
     warnings: list[str] = []
     # `kg build . --out output`: the previous outputs are not articles
     out_real = os.path.realpath(out_dir) + os.sep
-    inside = [p for p in paths if os.path.realpath(p).startswith(out_real)]
+    inside = {p for p in paths if real_paths[p].startswith(out_real)}
     if inside:
-        paths = [p for p in paths if p not in set(inside)]
+        paths = [p for p in paths if p not in inside]
         warnings.append(f"{printable(str(out_dir))}: the output folder is among the inputs; "
                         f"its {len(inside)} file(s) not read")
     digests: list[Digest] = []

@@ -251,22 +251,25 @@ def _has_cjk(s: str, n: int = 1) -> bool:
 
 
 # ---------------------------------------------------------------- finding files
-def collect_paths(inputs: list[str]) -> tuple[list[Path], list[str]]:
+def collect_paths(inputs: list[str], real_paths: dict | None = None) -> tuple[list[Path], list[str]]:
     """Files named, found in folders (recursively) or matched by glob patterns.
 
     Returns (paths, problems): paths in a deterministic order, each real file once;
-    problems are one-line messages for inputs that gave nothing.
+    problems are one-line messages for inputs that gave nothing. `real_paths`, if given, is
+    filled with each path's real path (symbolic links resolved), worked out here anyway.
     """
     r = _rules()
     paths: list[Path] = []
     problems: list[str] = []
     seen: set[str] = set()
 
-    def add(p: Path) -> None:
-        key = os.path.realpath(p)
+    def add(p: Path, real: str | None = None) -> None:
+        key = real or os.path.realpath(p)
         if key not in seen:
             seen.add(key)
             paths.append(p)
+            if real_paths is not None:
+                real_paths[p] = key
 
     for item in inputs:
         p = Path(item)
@@ -276,16 +279,16 @@ def collect_paths(inputs: list[str]) -> tuple[list[Path], list[str]]:
             found = list(_walk(p, r, problems))
             if not found:
                 problems.append(printable(f"{item}: no readable files in folder"))
-            for f in found:
-                add(f)
+            for f, real in found:
+                add(f, real)
         elif _GLOB_CHARS.search(item):
             hits = 0
             for m in sorted(glob.glob(item, recursive=True)):
                 mp = Path(m)
                 if mp.is_dir():
-                    for f in _walk(mp, r, problems):
+                    for f, real in _walk(mp, r, problems):
                         hits += 1
-                        add(f)
+                        add(f, real)
                 elif mp.is_file() and _wanted(mp.name, r):
                     hits += 1
                     add(mp)
@@ -305,26 +308,47 @@ def _wanted(name: str, r: SimpleNamespace) -> bool:
     return not name.startswith(".") and Path(name).suffix.lower() not in r.skip_extensions
 
 
-def _walk(top: Path, r: SimpleNamespace, problems: list[str]) -> Iterator[Path]:
-    """Files under `top`, sorted; symlinked folders followed once (a loop ends there)."""
+def _walk(top: Path, r: SimpleNamespace, problems: list[str]) -> Iterator[tuple[Path, str]]:
+    """(file, its real path) under `top`: a folder's files sorted, then its sub-folders in
+    order; symlinked folders followed once (a loop ends there). A folder's entries say
+    themselves whether they are files or links (os.scandir), so a corpus of many files costs
+    no system call per file, and only links need their real path worked out."""
     visited: set[str] = set()
-
-    def onerror(e: OSError) -> None:
-        problems.append(printable(f"{e.filename}: {e.strerror or e}"))
-
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=onerror):
-        real = os.path.realpath(dirpath)
+    stack = [str(top)]
+    while stack:
+        folder = stack.pop()
+        real = os.path.realpath(folder)
         if real in visited:
-            dirnames[:] = []
             continue
         visited.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            f = Path(dirpath, name)
-            if _wanted(name, r) and f.is_file():
-                yield f
-            elif _wanted(name, r) and f.is_symlink():   # said, not silently passed over
-                problems.append(printable(f"{f}: {_broken_link(f)}"))
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as e:
+            problems.append(printable(f"{e.filename}: {e.strerror or e}"))
+            continue
+        folders = []
+        for e in entries:
+            if _entry_is(e.is_dir):
+                if not e.name.startswith("."):
+                    folders.append(e.path)
+            elif not _wanted(e.name, r):
+                continue
+            elif _entry_is(e.is_file):
+                link = e.is_symlink()
+                yield Path(e.path), os.path.realpath(e.path) if link else os.path.join(real, e.name)
+            elif e.is_symlink():                 # said, not silently passed over
+                problems.append(printable(f"{e.path}: {_broken_link(Path(e.path))}"))
+        stack.extend(reversed(folders))         # the first sub-folder is walked next
+
+
+def _entry_is(test) -> bool:
+    """entry.is_dir / entry.is_file (both follow links, as os.walk(followlinks=True) does),
+    False where the link cannot be followed (a loop raises instead of saying False)."""
+    try:
+        return test()
+    except OSError:
+        return False
 
 
 def _broken_link(p: Path) -> str:

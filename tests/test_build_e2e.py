@@ -132,3 +132,22 @@ def test_min_confidence_filters_findings(tmp_path):
     high = build([str(SEEDS)], tmp_path / "sure", quiet=True, render=False, min_confidence=0.8)
     assert high.relations < low.relations
     assert high.entities < low.entities
+
+
+def test_an_output_folder_inside_the_inputs_is_not_read_as_articles(tmp_path):
+    import shutil
+    from kg.build import build
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for seed in sorted(SEEDS.iterdir())[:2]:
+        shutil.copy(seed, corpus / seed.name)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "out").symlink_to(corpus / "output", target_is_directory=True)
+    first = build([str(corpus)], corpus / "output", render=True, quiet=True, jobs=1, cache=False)
+    assert first.documents == 2 and not first.warnings
+    # Again, with graph.html, graph.ttl and report.json now in the input folder, and once
+    # through a link to the output folder: its files are still not articles.
+    for out in (corpus / "output", tmp_path / "elsewhere" / "out"):
+        again = build([str(corpus)], out, render=True, quiet=True, jobs=1, cache=False)
+        assert again.documents == 2 and again.triples == first.triples
+        assert any("output folder is among the inputs" in w for w in again.warnings)
