@@ -68,7 +68,13 @@ def _word_tags() -> dict[str, str]:
     jieba.posseg reads it (tests/test_segment.py), without importing jieba: twice as fast."""
     spec = importlib.util.find_spec("jieba")
     path = Path(spec.submodule_search_locations[0]) / "dict.txt"     # lines: word freq tag
-    return dict(_DICT_LINE.findall(path.read_text(encoding="utf-8")))
+    text = path.read_text(encoding="utf-8")
+    fields, lines = text.split(), text.count("\n") + (not text.endswith("\n"))
+    if (len(fields) == 3 * lines and text.count(" ") == 2 * lines and "\r" not in text
+            and "".join(fields[1::3]).isdigit()):
+        # Every line is "word freq tag": one split of the whole file (a third faster).
+        return dict(zip(fields[0::3], fields[2::3]))
+    return dict(_DICT_LINE.findall(text))
 
 
 _DICT_LINE = re.compile(r"^(\S+) \S+ (\S+)$", re.M)
