@@ -59,6 +59,7 @@ _UNTIDY = re.compile(f"{_INVISIBLE.pattern}|[{re.escape(WS_CHARS)}]")
 # Whitespace that is not a single space (a single space is kept as it is)
 _ODD_SPACE = re.compile(f"[{re.escape(WS_CHARS.replace(' ', ''))}]|  ")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
 # What cannot stand in a one-line message: controls, and lone surrogates (a file name that is
 # not UTF-8 arrives as U+DC80..U+DCFF, one per undecodable byte, and cannot be written as UTF-8).
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -83,9 +84,9 @@ _FULLWIDTH_ALNUM_RUN = re.compile(f"{_FULLWIDTH_ALNUM_CHAR}{_FULLWIDTH_ALNUM_CHA
 _MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+")
 _MD_HEADING_END = re.compile(r"[ \t]+#+[ \t]*$")
 _MD_QUOTE = re.compile(r"^ {0,3}(?:>[ \t]?)+")
-_MD_LIST = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+")
+_MD_LIST = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+", re.ASCII)   # CommonMark: ASCII digits
 _MD_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_MD_BLOCK_START = re.compile(r" {0,3}(?:[#>*+-]|\d)")   # how each of the three above starts
+_MD_BLOCK_START = re.compile(r" {0,3}(?:[#>*+-]|\d)", re.ASCII)   # how each of the three above starts
 _MD_FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _MD_INLINE = [
     re.compile(r"!\[[^\]]*\]\([^)]*\)"),                        # image: dropped
@@ -415,10 +416,13 @@ def _size(n: int) -> str:
     return f"{number:.1f}".removesuffix(".0") + " " + unit
 
 
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
+
+
 def _doc_id(p: Path, content_hash: str) -> str:
     """File stem in [A-Za-z0-9_-] (non-ASCII names get a short hash) + '_' + content hash."""
     stem = p.stem
-    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")
+    safe = _UNSAFE_ID.sub("_", stem).strip("_")
     if safe != stem.strip("_"):
         tag = hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:6]
         safe = f"{safe}-{tag}" if safe else f"doc-{tag}"
@@ -448,7 +452,11 @@ def _decode(data: bytes, r: SimpleNamespace) -> tuple[str, str, str | None]:
         warning = _replaced(bad, enc)
     if not text.strip(WS_CHARS):
         raise ValueError("only whitespace")
-    if len(_CONTROL.findall(text)) > r.max_control_share * len(text):
+    if enc == "utf-8" and warning is None:   # strict UTF-8: a control character is one byte
+        controls = len(data) - len(data.translate(None, _CONTROL_BYTES))   # (faster than a regex)
+    else:
+        controls = len(_CONTROL.findall(text))
+    if controls > r.max_control_share * len(text):
         raise ValueError("binary file (control characters)")
     return text, enc, warning
 
@@ -596,7 +604,7 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
     # (no second _tidy here: it leaves a tidy text as it is, and lines joined into one
     # paragraph, which may form new letter-spaced runs, were tidied again in _paragraph)
     blocks = _deduplicate(blocks, headings, meta, r)
-    pieces = [_split_long_runs(b, r) for b in blocks]
+    pieces = [_split_long_runs(b, r) if len(b.text) > r.max_run else [b] for b in blocks]
     if len(pieces) < sum(map(len, pieces)):
         doc.warnings.append(f"{sum(len(p) > 1 for p in pieces)} paragraph(s) ran on for more than "
                             f"{r.max_run} characters without a sentence end; broken after commas")
@@ -616,7 +624,7 @@ def _parse(doc: Document, r: SimpleNamespace) -> None:
             text = _FULLWIDTH_POINT.sub(".", text)
     doc.original, doc.text, doc.offsets = original.text, text, original.offsets
     date = meta.get("date")
-    if isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) and not _iso_date(date):
+    if isinstance(date, str) and _ISO_DATE.fullmatch(date) and not _iso_date(date):
         doc.warnings.append(f"date {date} is not a calendar date; ignored")   # 2023-02-30
         del meta["date"]
     doc.meta = _clean_meta(meta)
@@ -631,14 +639,19 @@ def _mostly_changed(original: str, text: str, share: float) -> bool:
 
     Counting the CJK characters is the slow part: the changed ones are counted first, line by
     line (equal lines skipped), and the CJK characters only as far as the answer needs. There
-    are at most len(original) of them, and the ratio only falls as more are counted."""
+    are at most len(original) of them, and the ratio only falls as more are counted. A line is
+    compared a slice at a time: the count only grows, so the answer may come before it ends."""
     changed = 0
     if original != text:
         for a, b in zip(original.split("\n"), text.split("\n")):
-            if a != b:
-                changed += _cjk_count("".join([x for x, y in zip(a, b) if x != y]))
-                if changed and changed / len(original) >= share:
-                    return True
+            if a == b:
+                continue
+            for k in range(0, len(a), 64):
+                x, y = a[k:k + 64], b[k:k + 64]
+                if x != y:
+                    changed += _cjk_count("".join([c for c, d in zip(x, y) if c != d]))
+                    if changed and changed / len(original) >= share:
+                        return True
     if not changed:                     # 0 / cjk >= share, when there is CJK text
         return share <= 0 and _has_cjk(original)
     cjk = 0
@@ -796,6 +809,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_IN_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
 def _iso_date(value: Any) -> str | None:
     """YYYY-MM-DD from a date, '2021-12-03 18:30', '2021年12月3日', an RFC 2822 date ..."""
     if isinstance(value, dt.datetime):
@@ -805,8 +823,7 @@ def _iso_date(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     s = value.strip()
-    m = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", s) or \
-        re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s)
+    m = _DATE_IN_TEXT.search(s) or _DATE_DIGITS.fullmatch(s)
     if m:
         try:
             return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
@@ -981,12 +998,17 @@ def _text_blocks(body: Mapped, raw_len: int, fmt: str, meta: dict, r: SimpleName
     lines: list[Any] = []       # _BLANK or (line, tidy line, shown, before, after, heading text)
     in_quote = in_fence = False
     for line in body.split_lines():
-        if md and _MD_FENCE.match(line.text):
+        if not line.text:
+            lines.append(_BLANK)
+            continue
+        # (Markdown block syntax starts with an ASCII character; most lines start with CJK)
+        syntax = md and line.text[0] < "\x80"
+        if syntax and _MD_FENCE.match(line.text):
             in_fence = not in_fence
             lines.append(_BLANK)
             continue
         shown = line.text.strip(WS_CHARS)
-        if not shown or (md and not in_fence and _MD_RULE.match(line.text)):
+        if not shown or (syntax and not in_fence and _MD_RULE.match(line.text)):
             lines.append(_BLANK)
             continue
         before = after = in_fence
@@ -1029,7 +1051,7 @@ def _markdown_line(line: Mapped, in_quote: bool):
     """Strip Markdown block markers and inline syntax from one line.
 
     Returns (line, break before, break after, in blockquote, is heading)."""
-    if not _MD_BLOCK_START.match(line.text):     # (most lines: none of the markers below)
+    if line.text[0] >= "\x80" or not _MD_BLOCK_START.match(line.text):   # (most lines: no marker)
         return _markdown_inline(line), in_quote, False, False, False   # a quote may have ended
     before = after = heading = False
     m = _MD_HEADING.match(line.text)
@@ -1334,7 +1356,10 @@ def _deduplicate(blocks: list[Mapped], headings: list[str], meta: dict, r: Simpl
     Title, when the front matter or the page head gave none: the first heading, else a
     short line that repeats (pages print the headline more than once), else the first
     short line that is long enough."""
-    counts = Counter(b.text for b in blocks if _title_like(b.text, r))
+    counts: dict[str, int] = {}         # title-like blocks: how often each is there
+    for b in blocks:
+        if len(b.text) <= r.title_max and _title_like(b.text, r):   # (most blocks are longer)
+            counts[b.text] = counts.get(b.text, 0) + 1
     if "title" not in meta:
         candidates = [h.strip(WS_CHARS) for h in headings if h.strip(WS_CHARS)]
         candidates += [t for t, n in counts.items() if n > 1 and len(t) >= r.title_min]

@@ -18,6 +18,9 @@ from bisect import bisect_left, bisect_right
 from typing import Callable, Iterable
 
 _AFTER_ALL = float("inf")   # (i, _AFTER_ALL) sorts after every run that starts at i
+# Offsets below 65,536 are copied from this one list: a slice copies references, where a
+# range makes a new int object for every character (most of the cost of `offsets`).
+_SMALL_INTS = list(range(1 << 16))
 
 
 class Mapped:
@@ -52,8 +55,8 @@ class Mapped:
         out: list[int] = []
         runs = self.runs
         for k, (i, pos) in enumerate(runs):
-            n = (runs[k + 1][0] if k + 1 < len(runs) else len(self.text)) - i
-            out.extend(range(pos, pos + n))
+            end = pos + (runs[k + 1][0] if k + 1 < len(runs) else len(self.text)) - i
+            out += _SMALL_INTS[pos:end] if 0 <= pos and end <= len(_SMALL_INTS) else range(pos, end)
         return out
 
     def offset(self, i: int) -> int:
@@ -111,6 +114,12 @@ class Mapped:
         """Split at \\n; a \\r before it (Windows files) is dropped."""
         out, start = [], 0
         one_run = len(self.runs) == 1
+        if one_run and "\r" not in self.text:     # (the whole file, most often: no \r to drop)
+            pos = self.runs[0][1]
+            for line in self.text.split("\n"):
+                out.append(Mapped(line, [(0, pos)] if line else []))
+                pos += len(line) + 1
+            return out
         for line in self.text.split("\n"):
             end = start + len(line)
             if one_run:                 # (the whole file: each line is one run, made here)
@@ -175,10 +184,15 @@ def join(parts: list[Mapped], sep: str) -> Mapped:
             continue
         if text:
             i, pos = runs[-1]
-            runs += [(n + k, pos + n - i) for k in range(len(sep))]   # at the end of the part before
+            end = pos + n - i           # the end of the part before
+            for k in range(len(sep)):
+                runs.append((n + k, end))
             text.append(sep)
             n += len(sep)
-        runs += [(i + n, pos) for i, pos in p.runs]
+        if len(p.runs) == 1:            # (most parts: no list to build)
+            runs.append((p.runs[0][0] + n, p.runs[0][1]))
+        else:
+            runs += [(i + n, pos) for i, pos in p.runs]
         text.append(p.text)
         n += len(p.text)
     return Mapped("".join(text), runs)
