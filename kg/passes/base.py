@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import bisect
 import functools
+import operator
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
 from typing import Callable
 
 from ..model import Document, Findings, Mention, Relation, Sentence, StatisticFinding
@@ -66,10 +68,23 @@ def first_chars(words) -> str:
     return "(?=[%s])" % re.escape("".join(sorted({w[0] for w in words})))
 
 
-def lookahead_matches(rx: re.Pattern, starts: re.Pattern, text: str):
+def initials(words) -> str:
+    """The first characters of `words`: where a match of their alternation can start (for
+    char_matches, anchored_matches and lookahead_matches)."""
+    return "".join(sorted({w[0] for w in words}))
+
+
+def lookahead_matches(rx: re.Pattern, starts: re.Pattern | str, text: str):
     """rx.finditer(text) for a pattern that matches only the empty string, and only where
-    `starts` (a plain alternation of words) matches. re looks for a plain alternation at C
-    speed, but must try a lookahead at every position of the text: jump from word to word."""
+    `starts` (a plain alternation of words, or a string of characters that every such place
+    starts with) matches. re looks for a plain alternation at C speed, but must try a lookahead
+    at every position of the text: jump from word to word."""
+    if isinstance(starts, str):                  # (rare characters: str.find is faster still)
+        for at in _char_offsets(text, starts):
+            m = rx.match(text, at)
+            if m is not None:
+                yield m
+        return
     pos = 0
     while (found := starts.search(text, pos)) is not None:
         m = rx.match(text, found.start())
@@ -78,14 +93,25 @@ def lookahead_matches(rx: re.Pattern, starts: re.Pattern, text: str):
         pos = found.start() + 1
 
 
-def anchored_matches(rx: re.Pattern, anchors: re.Pattern, text: str, reach: int):
+def anchored_matches(rx: re.Pattern, anchors: re.Pattern | str, text: str, reach: int):
     """rx.finditer(text) for a pattern each of whose matches has a match of `anchors` (a plain
-    alternation of words) starting at most `reach` characters after its own start. re must try
-    a pattern that starts with a class of common characters at each of them; it finds the
-    anchor words at C speed, and rx is then tried only at the few places before each."""
+    alternation of words, or a string of characters any of which is one) starting at most
+    `reach` characters after its own start. re must try a pattern that starts with a class of
+    common characters at each of them; it finds the anchor words at C speed, and rx is then
+    tried only at the few places before each."""
+    chars = _char_offsets(text, anchors) if isinstance(anchors, str) else None
     pos = 0                                  # where finditer would go on looking
-    while (found := anchors.search(text, pos)) is not None:
-        at = found.start()
+    while True:
+        if chars is None:
+            found = anchors.search(text, pos)
+            if found is None:
+                return
+            at = found.start()
+        else:
+            i = bisect.bisect_left(chars, pos)
+            if i == len(chars):
+                return
+            at = chars[i]
         for start in range(max(pos, at - reach), at + 1):
             m = rx.match(text, start)
             if m is not None:
@@ -94,6 +120,31 @@ def anchored_matches(rx: re.Pattern, anchors: re.Pattern, text: str, reach: int)
                 break
         else:
             pos = at + 1
+
+
+def char_matches(rx: re.Pattern, chars: str, text: str):
+    """rx.finditer(text) for a pattern each of whose matches starts with one of a few `chars`
+    (and is not empty): str.find jumps to those characters much faster than re's scan for a
+    class of them, and rx is tried only there."""
+    pos = 0
+    for at in _char_offsets(text, chars):
+        if at >= pos:
+            m = rx.match(text, at)
+            if m is not None:
+                yield m
+                pos = m.end()
+
+
+def _char_offsets(text: str, chars: str) -> list[int]:
+    """Where any of `chars` is in text, in order (one str.find per occurrence)."""
+    out = []
+    for ch in chars:
+        i = text.find(ch)
+        while i >= 0:
+            out.append(i)
+            i = text.find(ch, i + 1)
+    out.sort()
+    return out
 
 
 @functools.lru_cache(maxsize=4096)
@@ -113,6 +164,15 @@ NESTABLE = {
     "Location": set(),
     "Person": set(),
 }
+
+
+_START = operator.attrgetter("start")
+_END = operator.attrgetter("end")
+_CONFIDENCE = operator.attrgetter("confidence")
+
+
+def _length(m: Mention) -> int:
+    return m.end - m.start
 
 
 @dataclass
@@ -187,11 +247,15 @@ class Context:
 
     def settle_mentions(self) -> None:
         """One reading of each span: longer and surer mentions win; allowed nestings are kept."""
-        ranked = sorted(self.mentions, key=lambda m: (-(m.end - m.start), -m.confidence, m.start))
+        # Ranked longest, then surest, then first: one stable sort per key, the last key first
+        # (keys read in C, not a tuple made per mention).
+        ranked = sorted(self.mentions, key=_START)
+        ranked.sort(key=_CONFIDENCE, reverse=True)
+        ranked.sort(key=_length, reverse=True)
         kept: list[Mention] = []
         # Offset -> the kept mentions over it (no n² scan). A list with a shared tuple per
         # character: marking a span is one slice assignment, not a dict update per character.
-        covering: list[tuple] = [()] * (max((m.end for m in ranked), default=0) + 1)
+        covering: list[tuple] = [()] * (max(map(_END, ranked), default=0) + 1)
         spans: dict[tuple, Mention] = {}          # (start, end, cls, name) -> the kept reading
         blocks = self._blocks
         for m in ranked:
@@ -213,14 +277,15 @@ class Context:
             # covers its first or its last character: only those two need looking at.
             first, last = covering[start], covering[end - 1]
             if first or last:
-                if any(blocks(k, m) for k in first + last):
+                if any(map(blocks, first + last, repeat(m))):
                     continue
                 covering[start:end] = [k + (m,) for k in covering[start:end]]
             else:                                # (so nothing kept overlaps m)
                 covering[start:end] = [(m,)] * (end - start)
             kept.append(m)
             spans[span] = m
-        self.mentions = sorted(kept, key=lambda m: (m.start, -(m.end - m.start)))
+        # By start, then longest first: kept is ranked longest first, and the sort is stable.
+        self.mentions = sorted(kept, key=_START)
         self.__dict__.pop("agency_ending_at", None)
 
     def by_sentence(self, cls: str | None = None) -> dict[int, list[Mention]]:

@@ -7,7 +7,7 @@ import functools
 import re
 
 from ..config import patterns
-from .base import CJK, Context, alternation, entity_pass
+from .base import CJK, Context, alternation, char_matches, entity_pass, initials
 
 BREAKS = "，,。；;：:！？!?\n"
 SPACE = re.compile(r"\s")
@@ -21,7 +21,7 @@ def _quoted_regexes() -> tuple[re.Pattern, re.Pattern, list[str]]:
     # “獴猎”行动, “獴猎”行动—2022, “净边2023”专项行动
     named = re.compile(
         rf"“\s*([{CJK}A-Za-z0-9·\s]{{1,12}}?)\s*”\s*(专项行动|行动)(?:\s*[—-]\s*\d{{4}})?")
-    # (?=“): a fast scan
+    # (?=“): a fast scan (and where a match can start: see char_matches)
     listed = re.compile(rf"(?=“)((?:“[^“”\n]{{1,12}}”\s*)+)(?:{alternation(tails)})")
     return named, listed, tails
 
@@ -36,7 +36,7 @@ def quoted_campaigns(ctx: Context) -> None:
                 aliases=(m.group(),))
     if not any(w in text for w in tails):   # a quoted list needs a tail word (等专项行动)
         return
-    for m in listed.finditer(text):
+    for m in char_matches(listed, "“", text):
         for q in QUOTED.finditer(m.group(1)):
             core = SPACE.sub("", q.group(1))
             name = core if core.endswith("行动") else core + "行动"
@@ -50,14 +50,15 @@ def _suffix_rules():
     conf = patterns()["campaigns"]
     suffixes = [s for s in conf["suffixes"] if s not in conf["quoted_only_suffixes"]]
     openers = sorted(conf["openers"], key=len, reverse=True)
-    return conf, openers, re.compile(alternation(suffixes)), re.compile(conf["count_prefix"])
+    return (conf, openers, re.compile(alternation(suffixes)), re.compile(conf["count_prefix"]),
+            initials(suffixes))
 
 
 @entity_pass("campaign-suffix")
 def suffixed_campaigns(ctx: Context) -> None:
-    conf, openers, rx, count_prefix = _suffix_rules()
+    conf, openers, rx, count_prefix, suffix_initials = _suffix_rules()
     text = ctx.text
-    for m in rx.finditer(text):
+    for m in char_matches(rx, suffix_initials, text):       # (few, rare first characters)
         window_start = max(0, m.start() - conf["max_length"])
         left = text[window_start:m.start()]
         cut = max((left.rfind(ch) for ch in BREAKS), default=-1) + 1

@@ -7,7 +7,7 @@ import re
 
 from ..config import patterns
 from ..segment import word_tag
-from .base import CJK, Context, alternation, entity_pass, first_chars, lookahead_matches
+from .base import CJK, Context, alternation, entity_pass, first_chars, initials, lookahead_matches
 
 
 @functools.lru_cache(maxsize=1)
@@ -81,11 +81,12 @@ def compound_crimes(ctx: Context) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _compound_regex() -> tuple[re.Pattern, re.Pattern]:
-    """The place of a crime word with two Chinese characters before it, and the crime words."""
+def _compound_regex() -> tuple[re.Pattern, str]:
+    """The place of a crime word with two Chinese characters before it, and the first
+    characters of the crime words (few and rare: see lookahead_matches)."""
     heads = patterns()["crimes"]["compound_heads"]
     return (re.compile(rf"{first_chars(heads)}(?<=[{CJK}]{{2}})(?=({alternation(heads)}))"),
-            re.compile(alternation(heads)))
+            initials(heads))
 
 
 @entity_pass("crime-involving")

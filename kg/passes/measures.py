@@ -22,7 +22,7 @@ def _conf():
 
 
 @functools.lru_cache(maxsize=1)
-def _regexes() -> dict[str, re.Pattern]:
+def _regexes() -> dict[str, re.Pattern | str]:
     """The patterns of the measure passes, compiled once."""
     conf, _, nouns, verbs = _conf()
     noun_rx = alternation(nouns)
@@ -40,7 +40,7 @@ def _regexes() -> dict[str, re.Pattern]:
         # Found from the 项/条 that follows the number (see anchored_matches): a fast scan.
         "numbered": re.compile(rf"(?<!第)[{numerals}]{{1,3}}[项条]"
                                rf"([{CJK}]{{0,10}}?)(?:{numbered_nouns})"),
-        "numbered_anchor": re.compile("[项条]"),
+        "numbered_anchor": "项条",           # (the characters, for anchored_matches)
         "count": re.compile(rf"[{numerals}]{{1,3}}[个项条大]"),
     }
 

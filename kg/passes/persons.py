@@ -13,7 +13,8 @@ import re
 from ..config import ONTOLOGY_DIR, patterns
 from ..model import Mention
 from ..segment import cut_words, word_tag
-from .base import CJK, Context, alternation, entity_pass, first_chars, lookahead_matches
+from .base import (CJK, Context, alternation, char_matches, entity_pass, first_chars,
+                   lookahead_matches)
 
 NAME_END = set("，,、。；;：:）)（(]】[【 \n“”\"")
 CJK_RUN = re.compile(rf"[{CJK}]+")
@@ -152,7 +153,7 @@ def credited_names(ctx: Context) -> None:
     conf = _conf()
     if not any(w in ctx.text for w in conf["credit"]):   # most documents credit no one
         return
-    for m in conf["credit_rx"].finditer(ctx.text):
+    for m in char_matches(conf["credit_rx"], "（(", ctx.text):     # (it opens with one)
         start = m.start(1)
         if name_at(ctx.text, start, conf["credit_closers"]) == m.end(1):
             ctx.add("Person", m.group(1), start, m.end(1), "person-credit", 0.8)
@@ -163,7 +164,7 @@ def bracket_bylines(ctx: Context) -> None:
     """Names alone in brackets at the end of a paragraph: （卫海林 黄远飞）."""
     if not patterns()["persons"].get("bracket_byline"):
         return
-    for m in _conf()["byline_rx"].finditer(ctx.text):
+    for m in char_matches(_conf()["byline_rx"], "（(", ctx.text):    # (it opens with one)
         names = re.split(r"[ 、\u3000]", m.group(1))
         spans, pos = [], m.start(1)
         for name in names:

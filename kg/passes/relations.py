@@ -83,23 +83,33 @@ def is_object(ctx: Context, m: Mention) -> bool:
     """Not the subject of its clause: an object (联合X), a modifier (X常务会议), or too far
     into its clause to be the one acting (…报列公安部挂账督办)."""
     # It depends on the span alone, and relation passes ask about the same agencies many times.
-    known = ctx.memo.setdefault("is_object", {})
+    known = ctx.memo.get("is_object")
+    if known is None:
+        known = ctx.memo["is_object"] = {}
     key = (m.start, m.end)
-    if key not in known:
-        known[key] = _is_object(ctx, m)
-    return known[key]
+    found = known.get(key)
+    if found is None:
+        found = known[key] = _is_object(ctx, m)
+    return found
 
 
 def _is_object(ctx: Context, m: Mention) -> bool:
     chained = ctx.agency_ending_at.get(m.start)
     if chained is not None:                   # 云南边检总站临沧支队耿马大队: the chain's head decides
         return is_object(ctx, chained)
-    if m.start - clause_start(ctx, m.start) > _rel_conf()["subject_max_offset"]:
+    max_offset, object_markers, non_subject_after = _object_rules()
+    if m.start - clause_start(ctx, m.start) > max_offset:
         return True
     before = ctx.text[max(0, m.start - 4):m.start]
-    if before.endswith(_word_tuple("object_markers")):
+    if before.endswith(object_markers):
         return True
-    return ctx.text.startswith(_word_tuple("non_subject_after"), m.end)
+    return ctx.text.startswith(non_subject_after, m.end)
+
+
+@functools.lru_cache(maxsize=1)
+def _object_rules() -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+    return (_rel_conf()["subject_max_offset"], _word_tuple("object_markers"),
+            _word_tuple("non_subject_after"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -200,10 +210,12 @@ def in_time_clause(ctx: Context, m: Mention) -> bool:
     return any(a <= m.start < b for a, b in spans[m.sentence])
 
 
-def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Mention | None = None
-                   ) -> tuple[Mention | None, float]:
-    """The agency that is the subject at `offset`, with how sure we are of it."""
-    sent = ctx.sentence_index(offset)
+def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Mention | None = None,
+                   sent: int | None = None) -> tuple[Mention | None, float]:
+    """The agency that is the subject at `offset` (in sentence `sent`, if the caller knows it),
+    with how sure we are of it."""
+    if sent is None:
+        sent = ctx.sentence_index(offset)
     for a in reversed(acting_in(ctx, sent, refs)):       # the last one before `offset`
         if a.end <= offset and not (nested_in and nested_in.start <= a.start < nested_in.end):
             return a, 0.8
@@ -211,10 +223,13 @@ def subject_before(ctx: Context, offset: int, refs: list[Mention], nested_in: Me
     source = reporting_agency(ctx, refs)
     if source is not None and source.start < offset:
         return source, 0.7
-    carried = ctx.memo.setdefault("carried_subject", {})
-    if sent not in carried:                  # the same for every figure of the sentence
-        carried[sent] = _carried_subject(ctx, sent, refs)
-    return carried[sent]
+    carried = ctx.memo.get("carried_subject")
+    if carried is None:
+        carried = ctx.memo["carried_subject"] = {}
+    found = carried.get(sent)
+    if found is None:                        # the same for every figure of the sentence
+        found = carried[sent] = _carried_subject(ctx, sent, refs)
+    return found
 
 
 def _carried_subject(ctx: Context, sent: int, refs: list[Mention]) -> tuple[Mention | None, float]:
@@ -233,11 +248,14 @@ def _carried_subject(ctx: Context, sent: int, refs: list[Mention]) -> tuple[Ment
 def acting_in(ctx: Context, sentence: int, refs: list[Mention]) -> list[Mention]:
     """The agencies of a sentence that act in it (not objects, not in a time clause), in order.
     Worked out once per sentence: every figure and campaign asks for the subject before it."""
-    known = ctx.memo.setdefault("acting_in", {})
-    if sentence not in known:
-        known[sentence] = [a for a in agencies_in(ctx, sentence, refs)
-                           if not is_object(ctx, a) and not in_time_clause(ctx, a)]
-    return known[sentence]
+    known = ctx.memo.get("acting_in")
+    if known is None:
+        known = ctx.memo["acting_in"] = {}
+    found = known.get(sentence)
+    if found is None:
+        found = known[sentence] = [a for a in agencies_in(ctx, sentence, refs)
+                                   if not is_object(ctx, a) and not in_time_clause(ctx, a)]
+    return found
 
 
 def last_subject(ctx: Context, sentence: int, refs: list[Mention]) -> Mention | None:

@@ -54,9 +54,14 @@ def _conf():
     mults = alternation(conf["multipliers"])
     unit_rx = alternation(units)
     cn = "".join(conf["chinese_digits"]) + "".join(conf["chinese_units"])
-    # The lookahead only restates what a number starts with; it makes the scan twice as fast.
+    # A number not right after a digit or a point: 1,234(.5), 1234(.5) or a Chinese numeral.
+    # Written to open with the class of its first character, so that re finds the places to
+    # try at C speed; the lookbehinds then say which kind of number that character starts
+    # (the same matches as "(?<![\d.])(?:\d{1,3}(?:,\d{3})+…|\d+…|[一二…]+)", in the same order).
+    number = (rf"[\d{cn}](?<![\d.].)(?:(?<=\d)(?:\d{{0,2}}(?:,\d{{3}})+(?:\.\d+)?(?![\d.])|"
+              rf"\d*(?:\.\d+)?(?![\d.]))|(?<=[{cn}])[{cn}]*)")
     rx = re.compile(
-        rf"(?=[\d{cn}])(?<![\d.])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?(?![\d.])|\d+(?:\.\d+)?(?![\d.])|[{cn}]+)\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
+        rf"(?P<num>{number})\s*(?P<a1>{approx})?\s*(?P<mult>(?:{mults})+)?\s*(?P<a2>{approx})?\s*"
         rf"(?P<unit>{unit_rx})")
     return conf, rx
 
@@ -80,15 +85,15 @@ def chinese_number(num: str) -> int | None:
 
 
 def parse_value(num: str, mult: str | None) -> float:
-    conf, _ = _conf()
     if not num[0].isdigit():
         value = Decimal(chinese_number(num) or 0)
     elif not mult:                             # one rounding, as float(Decimal(...)) makes it
         return float(num.replace(",", ""))
     else:
         value = Decimal(num.replace(",", ""))  # exact: 3.24万 is 32400, not 32400.000000000004
+    multipliers = _conf()[0]["multipliers"]
     for ch in mult or "":
-        value *= conf["multipliers"][ch]
+        value *= multipliers[ch]
     return float(value)
 
 
@@ -139,7 +144,15 @@ def statistics(ctx: Context) -> None:
     not_before, scope_after, not_after = _context_words()
     excluded_units = conf["chinese_excluded_units"]
     refs = coreferences(ctx)
-    by_sentence = ctx.by_sentence()
+    # The mentions of a sentence, found by bisection when a figure needs them: settled mentions
+    # are in text order (grouping them all by sentence would cost more).
+    mentions = ctx.mentions
+    mention_starts = [a.start for a in mentions]
+
+    def in_sentence(s):
+        return mentions[bisect.bisect_left(mention_starts, s.start):
+                        bisect.bisect_left(mention_starts, s.end)]
+
     for s in ctx.sentences:
         text = s.text
         found = []
@@ -164,7 +177,7 @@ def statistics(ctx: Context) -> None:
             if quoted and text.count("“", 0, start) > text.count("”", 0, start):
                 continue                         # inside quotes: a slogan or a name
             if named is None:
-                named = [(a.start - s.start, a.end - s.start) for a in by_sentence.get(s.index, ())
+                named = [(a.start - s.start, a.end - s.start) for a in in_sentence(s)
                          if a.cls != "CrimeType"]
             if named and inside_name(named, start, end):
                 continue                         # a number inside a name: 十项措施, 72/144小时过境免签
@@ -173,8 +186,11 @@ def statistics(ctx: Context) -> None:
             continue
         previous: list = []
         # Where the agencies named in the sentence end (sentence offsets, in order).
-        agency_ends = [a.end - s.start for a in by_sentence.get(s.index, ()) if a.cls == "Agency"]
+        agency_ends = [a.end - s.start for a in in_sentence(s) if a.cls == "Agency"]
         agency_ends.sort()
+        # Most sentences name no period: then no figure of them has one (a word found before a
+        # figure is found in its sentence), and period_of need not look before each.
+        dated = YEAR.search(text) or _period_words().search(text) or MONTHS.search(text)
         cut = 0
         for m, start, end, num, mult, unit in found:
             # The metric starts after the previous figure and after any agency named before it.
@@ -182,9 +198,10 @@ def statistics(ctx: Context) -> None:
             if before and agency_ends[before - 1] > cut:
                 cut = agency_ends[before - 1]
             metric = metric_for(text, m, previous, cut)
-            subject, confidence = subject_before(ctx, s.start + start, refs)
+            subject, confidence = subject_before(ctx, s.start + start, refs, sent=s.index)
             stat = StatisticFinding(parse_value(num, mult), unit, metric,
-                                    period_of(ctx, text, start), s.start + start, s.start + end,
+                                    period_of(ctx, text, start) if dated else None,
+                                    s.start + start, s.start + end,
                                     m.group(), "statistics", round(min(0.85, confidence + 0.1), 2),
                                     s.index, subject)
             ctx.statistics.append(stat)
