@@ -12,6 +12,11 @@ from a thread) and a fresh worker takes its place, so the server keeps answering
 beyond `max_results` rows or triples are cut (header `X-KG-Truncated`); request bodies and
 query strings beyond `max_request` bytes are refused with 413. Updates are refused with 403,
 and so is SERVICE (federated queries would make this server fetch URLs for its callers).
+
+A rebuild of the output while the server runs is picked up: each query first compares
+graph.ttl's size and mtime with those of the graph being served (one `stat`); when they differ,
+the new graph's store is made (or found) in a background thread while the previous graph goes
+on answering, then new queries go to it and the previous store is let go.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ import pyoxigraph as ox
 from .query import PREFIXES, query_kind
 from .results import (GRAPH_FORMATS, SOLUTION_FORMATS, solution_rows, variables_of, write_boolean,
                       write_solutions, write_triples)
-from .store import graph_file, store_folder
+from .store import graph_file, release, store_folder
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RESULTS = 10_000
@@ -256,6 +261,14 @@ class QueryPool:
         self._replace(w)  # still running: kill it, a fresh worker takes its place
         return _text(503, f"query timed out after {timeout:g} s (the time limit of this endpoint)")
 
+    def retire(self, grace: float) -> None:
+        """Start no more workers; stop them all after `grace` seconds, when a query that
+        reached this pool just before it was replaced has had its time."""
+        self._closed = True
+        timer = threading.Timer(grace, self.close)
+        timer.daemon = True
+        timer.start()
+
     def close(self) -> None:
         self._closed = True
         with self._lock:
@@ -273,8 +286,14 @@ class SparqlServer(ThreadingHTTPServer):
     def __init__(self, out: Path, address: tuple[str, int], *, timeout: float, max_results: int,
                  max_request: int, workers: int, quiet: bool):
         self.out = Path(graph_file(out)).parent.resolve()
-        folder = store_folder(self.out)        # holds the store for as long as we serve it
-        self.pool = QueryPool(str(folder / "db"), workers, max_results)
+        self.workers, self.max_results = workers, max_results
+        self._graph = graph_file(self.out)
+        self._stamp = _file_stamp(self._graph)   # taken first: a rebuild from now on is seen
+        self._folder = store_folder(self.out)    # holds the store for as long as we serve it
+        self.pool = QueryPool(str(self._folder / "db"), workers, max_results)
+        self._swap = threading.Lock()
+        self._reloading = False
+        self._retired: list[QueryPool] = []     # pools of earlier graphs, still finishing
         self.query_timeout = timeout
         self.max_request = max_request
         self.quiet = quiet
@@ -286,7 +305,43 @@ class SparqlServer(ThreadingHTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self.pool.close()
+        for pool in [*self._retired, self.pool]:
+            pool.close()
+
+    def current_pool(self) -> QueryPool:
+        """The pool to send a query to. A graph.ttl that changed since (a rebuild) starts
+        loading it in the background; until it is ready the previous graph answers."""
+        stamp = _file_stamp(self._graph)
+        if stamp is not None and stamp != self._stamp:
+            with self._swap:
+                if stamp != self._stamp and not self._reloading:
+                    self._reloading = True
+                    threading.Thread(target=self._reload, args=(stamp,), daemon=True,
+                                     name="kg-serve-reload").start()
+        return self.pool
+
+    def _reload(self, stamp) -> None:
+        try:
+            folder = store_folder(self.out)
+            pool = QueryPool(str(folder / "db"), self.workers, self.max_results)
+        except Exception as e:   # a graph.ttl that cannot be read: keep serving the last one
+            print(f"kg serve: {self._graph}: the rebuilt graph could not be loaded "
+                  f"({type(e).__name__}: {e}); still serving the previous one", file=sys.stderr)
+            with self._swap:
+                self._stamp, self._reloading = stamp, False    # not tried again until it changes
+            return
+        with self._swap:
+            old_pool, old_folder = self.pool, self._folder
+            self.pool, self._folder, self._stamp, self._reloading = pool, folder, stamp, False
+        self._retired.append(old_pool)
+        old_pool.retire(grace=self.query_timeout + 5)
+        if old_folder != folder:
+            # Let go of the previous store once its workers are gone, so that it can be pruned.
+            timer = threading.Timer(self.query_timeout + 10, release, args=(old_folder,))
+            timer.daemon = True
+            timer.start()
+        if not self.quiet:
+            print(f"kg serve: now serving the rebuilt {self._graph}", file=sys.stderr)
 
     @property
     def url(self) -> str:
@@ -364,7 +419,7 @@ class Handler(BaseHTTPRequestHandler):
         job = {"query": queries[0], "accept": self.headers.get("Accept", ""), "format": fmt,
                "default_graph": params.get("default-graph-uri", []),
                "named_graphs": params.get("named-graph-uri", [])}
-        self._reply(*self.server.pool.run(job, self.server.query_timeout))
+        self._reply(*self.server.current_pool().run(job, self.server.query_timeout))
 
     def _static(self, path: str, head: bool = False):
         name = unquote(path).lstrip("/") or "graph.html"
@@ -389,6 +444,15 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells a rebuilt graph.ttl from the one being served (None: not there right now)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def _interrupt(signum, frame):

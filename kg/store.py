@@ -274,6 +274,14 @@ def _hold(folder: Path) -> bool:
     return True
 
 
+def release(folder: Path) -> None:
+    """Let go of a store this process holds (kg serve, once it serves a rebuilt graph): it
+    may then be pruned by the next process that makes a store beside it."""
+    fd = _HELD.pop(str(folder), None)
+    if fd is not None:
+        os.close(fd)
+
+
 def _prune(root: Path, keep: Path) -> None:
     """Remove stores of older graphs that no process has open."""
     if fcntl is None:

@@ -221,3 +221,45 @@ def test_protocol_dataset_parameters_pick_a_documents_graph(server, seeds_output
     assert status == 200 and 0 < one < everything
     path = "/sparql?" + urllib.parse.urlencode({"query": count, "default-graph-uri": "not an iri"})
     assert request(server, "GET", path)[0] == 400
+
+
+def test_a_rebuilt_output_is_served_without_a_restart(tmp_path):
+    import shutil
+    from kg.build import build
+    from tests.conftest import SEEDS
+    seeds = sorted(SEEDS.iterdir())
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    corpus.mkdir()
+    shutil.copy(seeds[0], corpus)
+    build([str(corpus)], out, render=False, quiet=True, jobs=1, cache=False)
+    srv = make_server(out, "127.0.0.1", 0, timeout=TIMEOUT, max_results=MAX_RESULTS,
+                      max_request=MAX_REQUEST, workers=1, quiet=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    count = "SELECT (COUNT(?d) AS ?n) WHERE { ?d a kgo:Document }"
+
+    def documents() -> int:
+        status, _, body, _ = get(srv, count, "application/sparql-results+json")
+        assert status == 200, body
+        return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+    try:
+        first_store = srv._folder
+        assert documents() == 1
+        shutil.copy(seeds[1], corpus)
+        build([str(corpus)], out, render=False, quiet=True, jobs=1, cache=False)
+        deadline = time.monotonic() + 60
+        while documents() != 2:          # the previous graph answers while the new one loads
+            assert time.monotonic() < deadline, "the rebuilt graph was never served"
+            time.sleep(0.1)
+        assert srv._folder != first_store and (srv._folder / "db").is_dir()
+        # a graph.ttl that cannot be read (not one a build writes): the last good graph stays
+        (out / "graph.ttl").write_text("@prefix broken", encoding="utf-8")
+        time.sleep(0.05)
+        for _ in range(20):
+            assert documents() == 2
+            time.sleep(0.05)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)
