@@ -44,6 +44,9 @@ PREFIXES = {
     "owl": "http://www.w3.org/2002/07/owl#", "skos": str(SKOS), "prov": str(PROV),
     "dcterms": str(DCTERMS), "org": str(ORG), "schema": str(SCHEMA), "foaf": "http://xmlns.com/foaf/0.1/",
 }
+# kgo:matchKey: a name without these marks. The named queries strip the same class from the
+# name they are given (kg/queries/*.rq; test_query checks that they agree).
+MATCH_KEY_MARKS = re.compile('[“”‘’《》「」"]')
 # String escapes: these four may not appear as they are between quotes (Turtle and N-Triples).
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
@@ -196,6 +199,7 @@ def corpus_part(resolved: Resolved) -> tuple[int, bytes]:
         label = lit(e.label, "zh")
         pairs = [("a", f"kgo:{e.cls}"), ("skos:prefLabel", label), ("rdfs:label", label)]
         pairs += [("skos:altLabel", lit(alt, "zh")) for alt in sorted(e.alt_labels)]
+        pairs += [("kgo:matchKey", lit(key)) for key in match_keys(e.label, e.alt_labels)]
         pairs += [("kgo:mentionedIn", doc_nodes.get(doc_id) or ttl_iri(doc_iri(doc_id)))
                   for doc_id in sorted(e.documents)]
         pairs += [("kgo:documentCount", str(len(e.documents))),
@@ -208,6 +212,11 @@ def corpus_part(resolved: Resolved) -> tuple[int, bytes]:
         blocks.append(ttl_block(ttl_iri(s), pairs))
         count += len(pairs)
     return count, "".join(blocks).encode("utf-8", "replace")
+
+
+def match_keys(label: str, alt_labels) -> list[str]:
+    """An entity's kgo:matchKey values: each of its names without quote and title marks."""
+    return sorted({MATCH_KEY_MARKS.sub("", name) for name in (label, *alt_labels)})
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -398,3 +398,32 @@ def test_an_output_folder_we_cannot_write_to_is_queried_from_memory(seeds_output
     store = kg.store.open_store(seeds_output)
     assert bool(store.query('ASK { ?a skos:prefLabel "国家移民管理局"@zh }', prefixes=PREFIXES))
     assert len(list(store.named_graphs())) == 5
+
+
+def test_match_keys_are_each_name_without_the_marks_the_queries_strip(seeds_graph):
+    from rdflib.namespace import SKOS
+    from kg.ontology import KGO
+    from kg.rdf import MATCH_KEY_MARKS
+    # every named query strips the same marks from the name it is given as the keys leave out
+    stripped = set()
+    for path in Path("kg/queries").glob("*.rq"):
+        stripped |= set(re.findall(r'REPLACE\([^,]+, "(\[[^"]*(?:\\"[^"]*)*\])", ""\)', path.read_text("utf-8")))
+    assert stripped and {s.replace('\\"', '"') for s in stripped} == {MATCH_KEY_MARKS.pattern}
+    entities = set(seeds_graph.subjects(SKOS.prefLabel, None))
+    assert entities
+    for e in entities:
+        names = [*seeds_graph.objects(e, SKOS.prefLabel), *seeds_graph.objects(e, SKOS.altLabel)]
+        keys = {str(k) for k in seeds_graph.objects(e, KGO.matchKey)}
+        assert keys == {MATCH_KEY_MARKS.sub("", str(n)) for n in names}, e
+
+
+def test_a_name_with_marks_finds_the_entity_by_its_match_key(seeds_output):
+    def documents(form):
+        return [{k: v for k, v in row.items() if k != "entity"}      # (the name asked for)
+                for row in select(seeds_output, "documents-mentioning", entity=form)]
+    plain = documents("国家移民管理局")
+    assert len(plain) == 5
+    for form in ("“国家移民管理局”", "《国家移民管理局》", "國家移民管理局"):
+        assert documents(form) == plain, form
+    about = select(seeds_output, "about", name="“国家移民管理局”")
+    assert about and not any("matchKey" in (row.get("property") or "") for row in about)
