@@ -101,61 +101,66 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
                         f"its {len(inside)} file(s) not read")
     digests: list[Digest] = []
     seen: dict[str, Digest] = {}
-    spool: PartSpool | None = None
     timings: Counter = Counter()
     digest_cache = None if cache is False else \
         DigestCache(out_dir / ".cache" if cache is True else cache,
                     f"max_bytes={max_file_bytes}\0min_confidence={min_confidence}")
     work = functools.partial(_extract_file, max_file_bytes=max_file_bytes,
                              file_timeout=file_timeout, debug=debug, min_confidence=min_confidence)
-    # _warm_up runs before the first file not in the cache (and before workers fork: they
-    # start with the dictionary loaded).
-    outcomes = extract_all(work, paths, jobs=jobs, engine=engine, scheduler=scheduler, cache=digest_cache,
-                           prepare=_warm_up)
-    for i, (path, outcome) in enumerate(outcomes, 1):
-        if not quiet:
-            print(f"[{i}/{len(paths)}] {printable(str(path))}", file=sys.stderr, flush=True)
-        timings.update(outcome.seconds)
-        if outcome.error is not None:
-            errors.append(outcome.error)
-            continue
-        d = outcome.digest
-        doc = d.doc
-        first = seen.get(d.raw_hash)
-        if first is not None:
-            # The same article under two names counts once; both paths stay in the provenance.
-            # (Same decoded text, so every offset is right for both files.)
-            kept = first.doc
-            kept.meta.setdefault("_paths", [kept.path]).append(doc.path)
-            warnings.append(f"{doc.path}: same text as {kept.path}; counted once")
-            continue
-        warnings += [f"{doc.path}: {printable(w)}" for w in doc.warnings]
-        seen[d.raw_hash] = d
-        if spool is None:
-            spool = PartSpool(out_dir)
-        spool.keep(d)
-        digests.append(d)
-    if not digests:
-        raise BuildError("no usable document in " + " ".join(printable(x) for x in inputs) +
-                         (f" ({len(errors)} failed)" if errors else ""), errors)
-    timings["extract"] = time.perf_counter() - clock     # wall time of the per-file work
-    resolve_started = time.perf_counter()
-    resolved = merge(digests)
-    resolved.part_bytes = spool.read
-    timings["resolve"] = time.perf_counter() - resolve_started
-    report = make_report(resolved, warnings, errors, time.time() - started)
-    report["limits"] = {"max_file_mb": round(max_file_bytes / MB, 3), "file_timeout_seconds": file_timeout}
-    report["timings"] = timings     # seconds per stage; write_outputs adds its own
-    if digest_cache is not None:
-        report["cache"] = {"folder": str(digest_cache.root), "hits": digest_cache.hits,
-                           "misses": digest_cache.misses}
+    # Worker processes keep the Turtle parts of their documents in files here (kg.parallel).
+    parts_dir = out_dir / f"{STAGING_PREFIX}{os.getpid()}-parts"
+    spool: PartSpool | None = None
     try:
+        # _warm_up runs before the first file not in the cache (and before workers fork: they
+        # start with the dictionary loaded).
+        outcomes = extract_all(work, paths, jobs=jobs, engine=engine, scheduler=scheduler,
+                               cache=digest_cache, prepare=_warm_up, parts_dir=str(parts_dir))
+        for i, (path, outcome) in enumerate(outcomes, 1):
+            if not quiet:
+                print(f"[{i}/{len(paths)}] {printable(str(path))}", file=sys.stderr, flush=True)
+            timings.update(outcome.seconds)
+            if outcome.error is not None:
+                errors.append(outcome.error)
+                continue
+            d = outcome.digest
+            doc = d.doc
+            first = seen.get(d.raw_hash)
+            if first is not None:
+                # The same article under two names counts once; both paths stay in the
+                # provenance. (Same decoded text, so every offset is right for both files.)
+                kept = first.doc
+                kept.meta.setdefault("_paths", [kept.path]).append(doc.path)
+                warnings.append(f"{doc.path}: same text as {kept.path}; counted once")
+                continue
+            warnings += [f"{doc.path}: {printable(w)}" for w in doc.warnings]
+            seen[d.raw_hash] = d
+            if spool is None:
+                spool = PartSpool(out_dir)
+            spool.keep(d, outcome.part_at)
+            digests.append(d)
+        if not digests:
+            raise BuildError("no usable document in " + " ".join(printable(x) for x in inputs) +
+                             (f" ({len(errors)} failed)" if errors else ""), errors)
+        timings["extract"] = time.perf_counter() - clock     # wall time of the per-file work
+        resolve_started = time.perf_counter()
+        resolved = merge(digests)
+        resolved.part_bytes = spool.read
+        timings["resolve"] = time.perf_counter() - resolve_started
+        report = make_report(resolved, warnings, errors, time.time() - started)
+        report["limits"] = {"max_file_mb": round(max_file_bytes / MB, 3),
+                            "file_timeout_seconds": file_timeout}
+        report["timings"] = timings     # seconds per stage; write_outputs adds its own
+        if digest_cache is not None:
+            report["cache"] = {"folder": str(digest_cache.root), "hits": digest_cache.hits,
+                               "misses": digest_cache.misses}
         triples = write_outputs(out_dir, resolved, report, render=render)
         if store:
             from .store import store_folder
             store_folder(out_dir, resolved)      # needs the part spool: before it closes
     finally:
-        spool.close()
+        if spool is not None:
+            spool.close()
+        shutil.rmtree(parts_dir, ignore_errors=True)
     if digest_cache is not None:
         digest_cache.prune()
     return BuildResult(out_dir, len(digests), len(resolved.entities), len(resolved.relations),
@@ -163,28 +168,43 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
 
 
 class PartSpool:
-    """Each document's Turtle part, kept in an unnamed temporary file in the output folder
-    instead of in memory, until graph.ttl is written: the build's memory then grows with the
-    entities, not with the text (parts are about three bytes per byte of text)."""
+    """Each document's Turtle part, kept in files in the output folder instead of in memory,
+    until graph.ttl is written: the build's memory then grows with the entities, not with the
+    text (parts are about three bytes per byte of text). Parts made here go to an unnamed
+    temporary file; worker processes append theirs to files of their own (kg.parallel) in a
+    staging folder, which a killed build leaves for the next one to remove."""
 
     def __init__(self, folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
         self.file = tempfile.TemporaryFile(dir=folder)      # gone when closed, or if we crash
-        self.where: dict[str, tuple[int, int]] = {}        # doc id -> (offset, size)
+        self.where: dict[str, tuple] = {}      # doc id -> (offset, size) here, or (file, offset, size)
+        self._open: dict[str, object] = {}     # worker files, opened once
 
-    def keep(self, d: Digest) -> None:
+    def keep(self, d: Digest, part_at: tuple[str, int, int] | None = None) -> None:
+        if part_at is not None:                 # a worker kept it
+            self.where[d.doc.doc_id] = part_at
+            return
         count, body = d.part
         self.where[d.doc.doc_id] = (self.file.seek(0, os.SEEK_END), len(body))
         self.file.write(body)
         d.part = (count, b"")
 
     def read(self, d: Digest) -> bytes:
-        offset, size = self.where[d.doc.doc_id]
-        self.file.seek(offset)
-        return self.file.read(size)
+        where = self.where[d.doc.doc_id]
+        if len(where) == 3:
+            name, offset, size = where
+            f = self._open.get(name)
+            if f is None:
+                f = self._open[name] = open(name, "rb")
+        else:
+            (offset, size), f = where, self.file
+        f.seek(offset)
+        return f.read(size)
 
     def close(self) -> None:
         self.file.close()
+        for f in self._open.values():
+            f.close()
 
 
 def _extract_file(path, *, max_file_bytes: int, file_timeout: float, debug: bool,

@@ -68,6 +68,25 @@ def _code_hash(h, patterns) -> str:
     return h.hexdigest()
 
 
+def entry_path(folder: Path, key: str) -> Path:
+    return folder / key[:2] / f"{key}.pickle"
+
+
+def write_entry(folder: Path, key: str, blob: bytes) -> None:
+    """Store an entry under a temporary name, then rename it: a reader sees all of it or none.
+    (Also called in worker processes, which store what they made themselves.)"""
+    target = entry_path(folder, key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class DigestCache:
     def __init__(self, folder: str | Path, options: str = ""):
         """`options`: build options that change the digest of a file (size limit, confidence)."""
@@ -93,7 +112,11 @@ class DigestCache:
         return key
 
     def _file(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.pickle"
+        return entry_path(self.folder, key)
+
+    def expected_hash(self, key: str | None) -> str | None:
+        """The sha256 of the bytes `key` was made from (a digest of other bytes is not stored)."""
+        return self._hashes.get(key) if key is not None else None
 
     def has(self, key: str | None) -> bool:
         return key is not None and self._file(key).is_file()
@@ -115,17 +138,7 @@ class DigestCache:
         changed between `key` and its reading: it is not that of the bytes the key names."""
         if key is None or digest.doc.content_hash != self._hashes.get(key):
             return
-        blob = blob or dumps(digest)
-        target = self._file(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_entry(self.folder, key, blob or dumps(digest))
 
     def prune(self) -> None:
         """Remove the entries of other generations (other code, knowledge or options)."""

@@ -51,6 +51,19 @@ def test_two_processes_give_the_same_graph_and_report(corpus, one_process, tmp_p
     assert {"ingest", "passes", "extract", "resolve", "rdf_serialize"} <= set(timings)
 
 
+def test_workers_fill_the_cache_and_leave_no_part_files(corpus, one_process, tmp_path):
+    # Worker processes store their digests in the cache and keep their Turtle parts in files
+    # of their own until graph.ttl is written; then those files are gone.
+    cache = tmp_path / "cache"
+    build([str(corpus)], tmp_path / "out", quiet=True, render=False, jobs=2, cache=cache)
+    assert outputs(tmp_path / "out") == outputs(one_process)
+    assert not list((tmp_path / "out").glob(".kg-build-*"))
+    again = build([str(corpus)], tmp_path / "again", quiet=True, render=False, jobs=1, cache=cache)
+    report = json.loads((tmp_path / "again" / "report.json").read_text(encoding="utf-8"))
+    assert report["cache"]["hits"] == 17        # 16 documents and the copy of one (bad files: no entry)
+    assert again.documents == 16 and outputs(tmp_path / "again") == outputs(one_process)
+
+
 def test_order_is_kept_whatever_finishes_first():
     items = list(range(300, 0, -1))
     assert list(map_ordered(str, items, jobs=2)) == [str(i) for i in items]
