@@ -29,6 +29,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
 
+from .config import patterns
 from .model import Document
 from .ontology import KGO, KGR, ONTOLOGY_DIR, load_ontology
 from .resolve import Resolved, short_hash
@@ -44,9 +45,6 @@ PREFIXES = {
     "owl": "http://www.w3.org/2002/07/owl#", "skos": str(SKOS), "prov": str(PROV),
     "dcterms": str(DCTERMS), "org": str(ORG), "schema": str(SCHEMA), "foaf": "http://xmlns.com/foaf/0.1/",
 }
-# kgo:matchKey: a name without these marks. The named queries strip the same class from the
-# name they are given (kg/queries/*.rq; test_query checks that they agree).
-MATCH_KEY_MARKS = re.compile('[“”‘’《》「」"]')
 # String escapes: these four may not appear as they are between quotes (Turtle and N-Triples).
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
@@ -216,7 +214,15 @@ def corpus_part(resolved: Resolved) -> tuple[int, bytes]:
 
 def match_keys(label: str, alt_labels) -> list[str]:
     """An entity's kgo:matchKey values: each of its names without quote and title marks."""
-    return sorted({MATCH_KEY_MARKS.sub("", name) for name in (label, *alt_labels)})
+    marks = match_key_marks()
+    return sorted({marks.sub("", name) for name in (label, *alt_labels)})
+
+
+@functools.lru_cache(maxsize=1)
+def match_key_marks() -> re.Pattern:
+    """The marks of ontology/patterns.yaml (words.match_key_marks), as a class to remove. The
+    named queries strip the same class (test_query checks that they agree)."""
+    return re.compile(f"[{re.escape(patterns()['words']['match_key_marks'])}]")
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

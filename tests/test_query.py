@@ -403,18 +403,22 @@ def test_an_output_folder_we_cannot_write_to_is_queried_from_memory(seeds_output
 def test_match_keys_are_each_name_without_the_marks_the_queries_strip(seeds_graph):
     from rdflib.namespace import SKOS
     from kg.ontology import KGO
-    from kg.rdf import MATCH_KEY_MARKS
+    from kg.config import patterns
+    from kg.rdf import match_key_marks
+    marks = match_key_marks()
     # every named query strips the same marks from the name it is given as the keys leave out
-    stripped = set()
+    classes = set()
     for path in Path("kg/queries").glob("*.rq"):
-        stripped |= set(re.findall(r'REPLACE\([^,]+, "(\[[^"]*(?:\\"[^"]*)*\])", ""\)', path.read_text("utf-8")))
-    assert stripped and {s.replace('\\"', '"') for s in stripped} == {MATCH_KEY_MARKS.pattern}
+        classes |= set(re.findall(r'REPLACE\([^,]+, "\[((?:[^"\\]|\\.)*)\]", ""\)', path.read_text("utf-8")))
+    assert classes
+    for chars in classes:        # the class as SPARQL writes it: \" for a quote mark
+        assert set(chars.replace('\\"', '"')) == set(patterns()["words"]["match_key_marks"]), chars
     entities = set(seeds_graph.subjects(SKOS.prefLabel, None))
     assert entities
     for e in entities:
         names = [*seeds_graph.objects(e, SKOS.prefLabel), *seeds_graph.objects(e, SKOS.altLabel)]
         keys = {str(k) for k in seeds_graph.objects(e, KGO.matchKey)}
-        assert keys == {MATCH_KEY_MARKS.sub("", str(n)) for n in names}, e
+        assert keys == {marks.sub("", str(n)) for n in names}, e
 
 
 def test_a_name_with_marks_finds_the_entity_by_its_match_key(seeds_output):
