@@ -10,6 +10,7 @@ from .base import CJK, Context, alternation, anchored_matches, entity_pass
 
 SPACE = re.compile(r"\s")
 CJK_LIST = re.compile(rf"[{CJK}、]+")
+NUMBERED_COUNTERS = "项条"      # 十项…措施, 三条…规定: the regex's counter, and its scan's anchor
 SHORT_NAME = re.compile(rf"[{CJK}0-9+＋/]+")
 
 
@@ -38,9 +39,8 @@ def _regexes() -> dict[str, re.Pattern | str]:
         # Greedy: the name runs to the last policy noun of the clause (…政策调整措施, not …政策).
         "span": re.compile(rf"([{CJK}0-9/、“”\s]{{2,{conf['max_length']}}})({noun_rx})"),
         # Found from the 项/条 that follows the number (see anchored_matches): a fast scan.
-        "numbered": re.compile(rf"(?<!第)[{numerals}]{{1,3}}[项条]"
+        "numbered": re.compile(rf"(?<!第)[{numerals}]{{1,3}}[{NUMBERED_COUNTERS}]"
                                rf"([{CJK}]{{0,10}}?)(?:{numbered_nouns})"),
-        "numbered_anchor": "项条",           # (the characters, for anchored_matches)
         "count": re.compile(rf"[{numerals}]{{1,3}}[个项条大]"),
     }
 
@@ -98,7 +98,7 @@ def verb_measures(ctx: Context) -> None:
 def numbered_measures(ctx: Context) -> None:
     """N项…措施 anywhere: a counted package of measures is a named measure (十项政策措施)."""
     conf, _, _, _ = _conf()
-    rx, anchor = _regexes()["numbered"], _regexes()["numbered_anchor"]
+    rx, anchor = _regexes()["numbered"], NUMBERED_COUNTERS
     for m in anchored_matches(rx, anchor, ctx.text, 3):        # 3: the longest number
         if any(w in m.group(1) for w in conf["reject_words"]):
             continue

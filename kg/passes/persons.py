@@ -31,6 +31,9 @@ def surnames() -> tuple[set[str], set[str]]:
     return single, double
 
 
+OPENERS = "（("      # what a credit or byline in brackets opens with: its regex, and its scan
+
+
 @functools.lru_cache(maxsize=1)
 def _conf():
     p = patterns()["persons"]
@@ -50,10 +53,10 @@ def _conf():
         "context_rx": re.compile(rf"(?=(?:{alternation(context_after)}))"),
         "context_words": re.compile(alternation(context_after)),
         "context_closers": tuple(context_after),
-        "credit_rx": re.compile(rf"[（(]\s*([{CJK}]{{2,4}})\s*(?:{alternation(credit)})\s*[）)]"),
+        "credit_rx": re.compile(rf"[{OPENERS}]\s*([{CJK}]{{2,4}})\s*(?:{alternation(credit)})\s*[）)]"),
         "credit_closers": tuple([" "] + credit),
         "byline_rx": re.compile(
-            rf"[（(]((?:[{CJK}]{{2,3}}[ 、\u3000]){{0,3}}[{CJK}]{{2,3}})[）)]\s*(?:\n|$)"),
+            rf"[{OPENERS}]((?:[{CJK}]{{2,3}}[ 、\u3000]){{0,3}}[{CJK}]{{2,3}})[）)]\s*(?:\n|$)"),
     }
 
 
@@ -153,7 +156,7 @@ def credited_names(ctx: Context) -> None:
     conf = _conf()
     if not any(w in ctx.text for w in conf["credit"]):   # most documents credit no one
         return
-    for m in char_matches(conf["credit_rx"], "（(", ctx.text):     # (it opens with one)
+    for m in char_matches(conf["credit_rx"], OPENERS, ctx.text):
         start = m.start(1)
         if name_at(ctx.text, start, conf["credit_closers"]) == m.end(1):
             ctx.add("Person", m.group(1), start, m.end(1), "person-credit", 0.8)
@@ -164,7 +167,7 @@ def bracket_bylines(ctx: Context) -> None:
     """Names alone in brackets at the end of a paragraph: （卫海林 黄远飞）."""
     if not patterns()["persons"].get("bracket_byline"):
         return
-    for m in char_matches(_conf()["byline_rx"], "（(", ctx.text):    # (it opens with one)
+    for m in char_matches(_conf()["byline_rx"], OPENERS, ctx.text):
         names = re.split(r"[ 、\u3000]", m.group(1))
         spans, pos = [], m.start(1)
         for name in names:
