@@ -10,6 +10,8 @@ as they were (a staging folder left by a killed build is removed by the next one
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import json
 import os
@@ -34,6 +36,7 @@ from .digest import Digest, digest
 from .parallel import Outcome, extract_all
 from .passes import run_passes
 from .rdf import build_graph, write_turtle
+from .incremental import LiveCorpus
 from .resolve import merge
 
 STAGING_PREFIX = ".kg-build-"          # + pid + random part: one folder per running build
@@ -63,6 +66,8 @@ class BuildResult:
     triples: int
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    files: int = 0          # input files found
+    read: int = 0           # of which read in this run (a live Builder keeps unchanged ones)
 
 
 def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
@@ -81,44 +86,117 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
     that the first `kg query` does not wait for it (it is otherwise made on first use).
     Raises BuildError when no file gave a usable document (the outputs are then left alone).
     """
-    started = time.time()
-    clock = time.perf_counter()
-    default_bytes, default_timeout = default_limits()
-    max_file_bytes = default_bytes if max_file_bytes is None else max_file_bytes
-    file_timeout = default_timeout if file_timeout is None else file_timeout
-    out_dir = Path(out_dir)
-    remove_stale_staging(out_dir)
-    real_paths: dict[Path, str] = {}
-    paths, problems = collect_paths(inputs, real_paths)
-    errors = [f"{p}; skipped" for p in problems]
-    warnings: list[str] = []
-    # `kg build . --out output`: the previous outputs are not articles
-    out_real = os.path.realpath(out_dir) + os.sep
-    inside = {p for p in paths if real_paths[p].startswith(out_real)}
-    if inside:
-        paths = [p for p in paths if p not in inside]
-        warnings.append(f"{printable(str(out_dir))}: the output folder is among the inputs; "
-                        f"its {len(inside)} file(s) not read")
-    digests: list[Digest] = []
-    seen: dict[str, Digest] = {}
-    timings: Counter = Counter()
-    digest_cache = None if cache is False else \
-        DigestCache(out_dir / ".cache" if cache is True else cache,
-                    f"max_bytes={max_file_bytes}\0min_confidence={min_confidence}")
-    work = functools.partial(_extract_file, max_file_bytes=max_file_bytes,
-                             file_timeout=file_timeout, debug=debug, min_confidence=min_confidence)
-    # Worker processes keep the Turtle parts of their documents in files here (kg.parallel).
-    parts_dir = out_dir / f"{STAGING_PREFIX}{os.getpid()}-parts"
-    spool: PartSpool | None = None
+    builder = Builder(inputs, out_dir, min_confidence=min_confidence, quiet=quiet, render=render,
+                      max_file_bytes=max_file_bytes, file_timeout=file_timeout, debug=debug,
+                      jobs=jobs, engine=engine, scheduler=scheduler, cache=cache, store=store)
     try:
+        return builder.run()
+    finally:
+        builder.close()
+
+
+class Builder:
+    """One build (`run` once, then `close`), or, with `live=True`, a build kept up to date
+    (`kg build --watch`, kg.watch): between runs it keeps each file's outcome, keyed by the
+    file's size, times and inode, so that an unchanged file is neither hashed nor read again,
+    and the merged corpus (kg.incremental), so that only what changed is merged again."""
+
+    def __init__(self, inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
+                 quiet: bool = False, render: bool = True, max_file_bytes: int | None = None,
+                 file_timeout: float | None = None, debug: bool = False, jobs: int | None = None,
+                 engine: str = "local", scheduler: str | None = None,
+                 cache: str | Path | bool = True, store: bool = False, live: bool = False):
+        default_bytes, default_timeout = default_limits()
+        self.inputs = inputs
+        self.out_dir = Path(out_dir)
+        self.max_file_bytes = default_bytes if max_file_bytes is None else max_file_bytes
+        self.file_timeout = default_timeout if file_timeout is None else file_timeout
+        self.min_confidence, self.quiet, self.render, self.store = min_confidence, quiet, render, store
+        self.jobs, self.engine, self.scheduler = jobs, engine, scheduler
+        self.cache = None if cache is False else \
+            DigestCache(self.out_dir / ".cache" if cache is True else cache,
+                        f"max_bytes={self.max_file_bytes}\0min_confidence={min_confidence}")
+        self.work = functools.partial(_extract_file, max_file_bytes=self.max_file_bytes,
+                                      file_timeout=self.file_timeout, debug=debug,
+                                      min_confidence=min_confidence)
+        # Worker processes keep the Turtle parts of their documents in files here (kg.parallel).
+        self.parts_dir = self.out_dir / f"{STAGING_PREFIX}{os.getpid()}-parts"
+        self.spool: PartSpool | None = None
+        self.live = LiveCorpus() if live else None
+        self.known: dict[Path, tuple[tuple | None, Outcome]] = {}   # live: path -> (stat, outcome)
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
+        shutil.rmtree(self.parts_dir, ignore_errors=True)
+
+    def changed(self) -> bool:
+        """Has any input file come, gone or changed since the last run? (A scan of the
+        folders and one stat per file: no file is read.)"""
+        paths, _, _ = self._paths()
+        return len(paths) != len(self.known) or \
+            any(self.known.get(p, (None,))[0] != _signature(p) for p in paths)
+
+    def _paths(self) -> tuple[list[Path], list[str], list[str]]:
+        """(input files in order, one-line problems of inputs that gave none, warnings)"""
+        real_paths: dict[Path, str] = {}
+        paths, problems = collect_paths(self.inputs, real_paths)
+        warnings = []
+        # `kg build . --out output`: the previous outputs are not articles
+        out_real = os.path.realpath(self.out_dir) + os.sep
+        inside = {p for p in paths if real_paths[p].startswith(out_real)}
+        if inside:
+            paths = [p for p in paths if p not in inside]
+            warnings.append(f"{printable(str(self.out_dir))}: the output folder is among the "
+                            f"inputs; its {len(inside)} file(s) not read")
+        return paths, problems, warnings
+
+    def _outcomes(self, paths: list[Path]) -> Iterator[tuple[Path, Outcome, bool]]:
+        """(path, outcome, whether it was worked out in this run) for every path, in order."""
+        if self.live is None:
+            todo, signatures = paths, {}
+        else:
+            signatures = {p: _signature(p) for p in paths}
+            todo = [p for p in paths
+                    if signatures[p] is None or self.known.get(p, (None,))[0] != signatures[p]]
         # _warm_up runs before the first file not in the cache (and before workers fork: they
         # start with the dictionary loaded).
-        outcomes = extract_all(work, paths, jobs=jobs, engine=engine, scheduler=scheduler,
-                               cache=digest_cache, prepare=_warm_up, parts_dir=str(parts_dir))
-        for i, (path, outcome) in enumerate(outcomes, 1):
-            if not quiet:
+        fresh = extract_all(self.work, todo, jobs=self.jobs, engine=self.engine,
+                            scheduler=self.scheduler, cache=self.cache, prepare=_warm_up,
+                            parts_dir=str(self.parts_dir))
+        todo_set = set(todo)
+        known: dict[Path, tuple] = {}
+        for path in paths:
+            if path in todo_set:
+                _, outcome = next(fresh)
+                made = True
+            else:
+                outcome, made = self.known[path][1], False
+            if self.live is not None:
+                known[path] = (signatures[path], outcome)
+            yield path, outcome, made
+        self.known = known
+
+    def run(self) -> BuildResult:
+        started = time.time()
+        clock = time.perf_counter()
+        out_dir = self.out_dir
+        remove_stale_staging(out_dir)
+        paths, problems, warnings = self._paths()
+        errors = [f"{p}; skipped" for p in problems]
+        digests: list[Digest] = []
+        seen: dict[str, int] = {}                 # raw hash -> index in digests
+        also: dict[int, list[str]] = {}           # index in digests -> its other paths
+        timings: Counter = Counter()
+        if self.cache is not None:
+            self.cache.hits = self.cache.misses = 0
+        read = 0
+        for i, (path, outcome, made) in enumerate(self._outcomes(paths), 1):
+            read += made
+            if not self.quiet and (made or self.live is None):
                 print(f"[{i}/{len(paths)}] {printable(str(path))}", file=sys.stderr, flush=True)
-            timings.update(outcome.seconds)
+            timings.update(outcome.seconds if made else {})
             if outcome.error is not None:
                 errors.append(outcome.error)
                 continue
@@ -128,43 +206,67 @@ def build(inputs: list[str], out_dir: Path, *, min_confidence: float = 0.0,
             if first is not None:
                 # The same article under two names counts once; both paths stay in the
                 # provenance. (Same decoded text, so every offset is right for both files.)
-                kept = first.doc
-                kept.meta.setdefault("_paths", [kept.path]).append(doc.path)
-                warnings.append(f"{doc.path}: same text as {kept.path}; counted once")
+                also.setdefault(first, []).append(doc.path)
+                warnings.append(f"{doc.path}: same text as {digests[first].doc.path}; counted once")
                 continue
             warnings += [f"{doc.path}: {printable(w)}" for w in doc.warnings]
-            seen[d.raw_hash] = d
-            if spool is None:
-                spool = PartSpool(out_dir)
-            spool.keep(d, outcome.part_at)
+            seen[d.raw_hash] = len(digests)
+            if self.spool is None:
+                self.spool = PartSpool(out_dir)
+            if doc.doc_id not in self.spool.where:
+                self.spool.keep(d, outcome.part_at)
+            elif d.part[1]:         # a live build kept this text's part in an earlier run
+                d.part = (d.part[0], b"")
             digests.append(d)
+        for index, paths_too in also.items():
+            digests[index] = _with_paths(digests[index], paths_too)
         if not digests:
-            raise BuildError("no usable document in " + " ".join(printable(x) for x in inputs) +
+            raise BuildError("no usable document in " + " ".join(printable(x) for x in self.inputs) +
                              (f" ({len(errors)} failed)" if errors else ""), errors)
         timings["extract"] = time.perf_counter() - clock     # wall time of the per-file work
         resolve_started = time.perf_counter()
-        resolved = merge(digests)
-        resolved.part_bytes = spool.read
+        if self.live is None:
+            resolved, corpus = merge(digests), None
+        else:
+            resolved, corpus = self.live.update(digests)
+        resolved.part_bytes = self.spool.read
         timings["resolve"] = time.perf_counter() - resolve_started
         report = make_report(resolved, warnings, errors, time.time() - started)
-        report["limits"] = {"max_file_mb": round(max_file_bytes / MB, 3),
-                            "file_timeout_seconds": file_timeout}
+        report["limits"] = {"max_file_mb": round(self.max_file_bytes / MB, 3),
+                            "file_timeout_seconds": self.file_timeout}
         report["timings"] = timings     # seconds per stage; write_outputs adds its own
-        if digest_cache is not None:
-            report["cache"] = {"folder": str(digest_cache.root), "hits": digest_cache.hits,
-                               "misses": digest_cache.misses}
-        triples = write_outputs(out_dir, resolved, report, render=render)
-        if store:
+        if self.cache is not None:
+            report["cache"] = {"folder": str(self.cache.root), "hits": self.cache.hits,
+                               "misses": self.cache.misses}
+            if self.live is not None:
+                report["cache"]["unchanged"] = len(paths) - self.cache.hits - self.cache.misses
+        triples = write_outputs(out_dir, resolved, report, render=self.render, corpus=corpus,
+                                copy_part=self.spool.copy_to)
+        if self.store:
             from .store import store_folder
             store_folder(out_dir, resolved)      # needs the part spool: before it closes
-    finally:
-        if spool is not None:
-            spool.close()
-        shutil.rmtree(parts_dir, ignore_errors=True)
-    if digest_cache is not None:
-        digest_cache.prune()
-    return BuildResult(out_dir, len(digests), len(resolved.entities), len(resolved.relations),
-                       len(resolved.statistics), triples, warnings, errors)
+        if self.cache is not None:
+            self.cache.prune()
+        return BuildResult(out_dir, len(digests), len(resolved.entities), len(resolved.relations),
+                           len(resolved.statistics), triples, warnings, errors, len(paths), read)
+
+
+def _signature(path: Path) -> tuple | None:
+    """What says a file is unchanged without reading it (as make and git do): its size, its
+    modification and change times in nanoseconds, and its inode."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+def _with_paths(d: Digest, paths_too: list[str]) -> Digest:
+    """A copy of `d` whose document also lists the other paths of the same text (the digest
+    itself may be kept for the next run, so it is not changed)."""
+    doc = copy.copy(d.doc)
+    doc.meta = {**doc.meta, "_paths": [doc.path, *paths_too]}
+    return dataclasses.replace(d, doc=doc)
 
 
 class PartSpool:
@@ -192,19 +294,64 @@ class PartSpool:
     def read(self, d: Digest) -> bytes:
         where = self.where[d.doc.doc_id]
         if len(where) == 3:
-            name, offset, size = where
-            f = self._open.get(name)
-            if f is None:
-                f = self._open[name] = open(name, "rb")
+            f, offset, size = self._worker_file(where[0]), where[1], where[2]
         else:
             (offset, size), f = where, self.file
         f.seek(offset)
         return f.read(size)
 
+    def copy_to(self, documents: list, out) -> None:
+        """Append the parts of `documents`, in this order, to the open file `out`. Parts that
+        lie one after the other in a spool file are copied as one run, by the kernel where it
+        can (os.copy_file_range): the bytes do not pass through Python."""
+        runs: list[list] = []          # [file, start, end]
+        for d in documents:
+            where = self.where[d.doc.doc_id]
+            if len(where) == 3:
+                f, offset, size = self._worker_file(where[0]), where[1], where[2]
+            else:
+                f, (offset, size) = self.file, where
+            if runs and runs[-1][0] is f and runs[-1][2] == offset:
+                runs[-1][2] += size
+            else:
+                runs.append([f, offset, offset + size])
+        self.file.flush()
+        out.flush()
+        for f, start, end in runs:
+            _copy_range(f, start, end, out)
+
+    def _worker_file(self, name: str):
+        f = self._open.get(name)
+        if f is None:
+            f = self._open[name] = open(name, "rb")
+        return f
+
     def close(self) -> None:
         self.file.close()
         for f in self._open.values():
             f.close()
+
+
+def _copy_range(src, start: int, end: int, out) -> None:
+    """Bytes start..end of the file `src` to the end of `out` (both flushed)."""
+    done = start
+    try:
+        while done < end:
+            n = os.copy_file_range(src.fileno(), out.fileno(), end - done, done)
+            if n == 0:
+                raise OSError("short copy")
+            done += n
+        return
+    except (AttributeError, OSError):   # not Linux, or a file system that cannot: copy here
+        pass
+    src.seek(done)
+    while done < end:
+        chunk = src.read(min(end - done, 1 << 22))
+        if not chunk:
+            raise OSError(f"spool file ends at {done}, before {end}")
+        out.write(chunk)
+        done += len(chunk)
+    out.flush()
 
 
 def _extract_file(path, *, max_file_bytes: int, file_timeout: float, debug: bool,
@@ -298,9 +445,10 @@ def _warm_up() -> None:
 
 
 # ---------------------------------------------------------------- atomic outputs
-def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True) -> int:
+def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True,
+                  corpus: tuple[int, bytes] | None = None, copy_part=None) -> int:
     """Write every output into a staging folder inside `out_dir`, then move them into place.
-    Returns the number of triples in graph.ttl.
+    Returns the number of triples in graph.ttl. `corpus` and `copy_part`: see write_turtle.
 
     Until the moves, `out_dir` keeps its previous outputs untouched; the moves are renames
     on one file system, done one after the other (graph.ttl, graph.html, report.json)."""
@@ -311,7 +459,7 @@ def write_outputs(out_dir: Path, resolved, report: dict, render: bool = True) ->
     try:
         names = ["graph.ttl"]
         t = time.perf_counter()
-        triples = write_turtle(resolved, stage / "graph.ttl")
+        triples = write_turtle(resolved, stage / "graph.ttl", corpus, copy_part)
         timings["rdf_serialize"] = time.perf_counter() - t
         if render:
             from .render import render_html

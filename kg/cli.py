@@ -44,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--store", action="store_true",
                    help="also make the query store now, so that the first kg query answers at once "
                         "(otherwise it is made on first use, from graph.ttl, more slowly)")
+    b.add_argument("--watch", action="store_true",
+                   help="after building, stay and rebuild whenever input files come, change or go: "
+                        "only those are read again (Ctrl-C stops)")
+    b.add_argument("--interval", type=float, default=2.0, metavar="S",
+                   help="with --watch: seconds between two looks at the inputs (default: 2)")
 
     e = sub.add_parser("eval", help="score a built graph against gold annotations")
     e.add_argument("out", type=Path, help="a build output folder (or a graph.ttl)")
@@ -143,16 +148,24 @@ def cmd_build(args) -> int:
                else "--jobs must be at least 1" if args.jobs is not None and args.jobs < 1
                else "--scheduler needs --engine dask" if args.scheduler and args.engine != "dask"
                else "--cache and --no-cache exclude each other" if args.cache and args.no_cache
+               else "--watch does not make the store: kg query and kg serve make it from "
+                    "the new graph.ttl" if args.watch and args.store
+               else "--interval must be above 0" if not 0 < args.interval < 1e6
                else None)
     if problem:
         print(f"kg build: {problem}", file=sys.stderr)
         return 2
+    options = dict(min_confidence=args.min_confidence, render=not args.no_html,
+                   file_timeout=args.file_timeout,
+                   max_file_bytes=None if args.max_file_mb is None else int(args.max_file_mb * MB),
+                   debug=args.debug, jobs=args.jobs, engine=args.engine, scheduler=args.scheduler,
+                   cache=False if args.no_cache else args.cache or True)
+    if args.watch:
+        from .watch import watch
+        watch(args.inputs, args.out, interval=args.interval, quiet=args.quiet, **options)
+        return 0
     try:
-        result = build(args.inputs, args.out, min_confidence=args.min_confidence,
-                       quiet=args.quiet, render=not args.no_html, file_timeout=args.file_timeout,
-                       max_file_bytes=None if args.max_file_mb is None else int(args.max_file_mb * MB),
-                       debug=args.debug, jobs=args.jobs, engine=args.engine, scheduler=args.scheduler,
-                       cache=False if args.no_cache else args.cache or True, store=args.store)
+        result = build(args.inputs, args.out, quiet=args.quiet, store=args.store, **options)
     except BuildError as e:        # nothing built: say why for each file, then main's one line
         for line in e.errors:
             print(f"error: {line}", file=sys.stderr)

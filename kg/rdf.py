@@ -185,31 +185,50 @@ def corpus_part(resolved: Resolved) -> tuple[int, bytes]:
     build writes anew."""
     outgoing: dict[str, list[tuple[str, str]]] = defaultdict(list)     # entity IRI -> pairs
     for (pred, s, o) in resolved.relations:
-        outgoing[s].append((f"kgo:{pred}", ttl_iri(o)))
+        outgoing[s].append(relation_pair(pred, o))
     for _, node, reporter in resolved.statistics:
         if reporter:
-            outgoing[reporter].append(("kgo:reports", ttl_iri(node)))
-    doc_nodes = {d.doc.doc_id: ttl_iri(doc_iri(d.doc.doc_id)) for d in resolved.documents}
+            outgoing[reporter].append(report_pair(node))
     blocks = [document_block(d.doc) for d in resolved.documents]
     count = sum(n for n, _ in blocks)
     blocks = [text for _, text in blocks]
     for e in resolved.entities.values():
-        label = lit(e.label, "zh")
-        pairs = [("a", f"kgo:{e.cls}"), ("skos:prefLabel", label), ("rdfs:label", label)]
-        pairs += [("skos:altLabel", lit(alt, "zh")) for alt in sorted(e.alt_labels)]
-        pairs += [("kgo:matchKey", lit(key)) for key in match_keys(e.label, e.alt_labels)]
-        pairs += [("kgo:mentionedIn", doc_nodes.get(doc_id) or ttl_iri(doc_iri(doc_id)))
-                  for doc_id in sorted(e.documents)]
-        pairs += [("kgo:documentCount", str(len(e.documents))),
-                  ("kgo:confidence", _confidence(e.confidence))]
-        pairs += [("kgo:extractedBy", lit(name)) for name in sorted(e.passes)]
-        pairs += sorted(outgoing.pop(e.iri, ()), key=lambda pair: pair[0])    # by predicate
-        blocks.append(ttl_block(ttl_iri(e.iri), pairs))
-        count += len(pairs)
+        n, text = entity_block(e, outgoing.pop(e.iri, ()))
+        blocks.append(text)
+        count += n
     for s, pairs in outgoing.items():               # subjects that are not entities (none today)
         blocks.append(ttl_block(ttl_iri(s), pairs))
         count += len(pairs)
     return count, "".join(blocks).encode("utf-8", "replace")
+
+
+def relation_pair(pred: str, obj: str) -> tuple[str, str]:
+    return f"kgo:{pred}", ttl_iri(obj)
+
+
+def report_pair(node: str) -> tuple[str, str]:
+    return "kgo:reports", ttl_iri(node)
+
+
+def entity_block(e, outgoing) -> tuple[int, str]:
+    """(triples, Turtle) of one merged entity (kg.resolve.Entity); `outgoing`: its relation
+    and kgo:reports pairs in the order they were first found (kept within a predicate)."""
+    label = lit(e.label, "zh")
+    pairs = [("a", f"kgo:{e.cls}"), ("skos:prefLabel", label), ("rdfs:label", label)]
+    pairs += [("skos:altLabel", lit(alt, "zh")) for alt in sorted(e.alt_labels)]
+    pairs += [("kgo:matchKey", lit(key)) for key in match_keys(e.label, e.alt_labels)]
+    pairs += [("kgo:mentionedIn", doc_node(doc_id)) for doc_id in sorted(e.documents)]
+    pairs += [("kgo:documentCount", str(len(e.documents))),
+              ("kgo:confidence", _confidence(e.confidence))]
+    pairs += [("kgo:extractedBy", lit(name)) for name in sorted(e.passes)]
+    pairs += sorted(outgoing, key=lambda pair: pair[0])    # by predicate
+    return len(pairs), ttl_block(ttl_iri(e.iri), pairs)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def doc_node(doc_id: str) -> str:
+    """A document's node in Turtle (memoised: an agency is mentioned in thousands)."""
+    return ttl_iri(doc_iri(doc_id))
 
 
 def match_keys(label: str, alt_labels) -> list[str]:
@@ -265,18 +284,25 @@ def ontology_triple_count() -> int:
     return sum(1 for _ in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE))
 
 
-def write_turtle(resolved: Resolved, path: str | Path) -> int:
+def write_turtle(resolved: Resolved, path: str | Path, corpus: tuple[int, bytes] | None = None,
+                 copy_part=None) -> int:
     """Write graph.ttl: the ontology file as it is (prefixes, comments and layout kept), then
     the documents and entities, then each document's evidence, statistics and sentences (the
-    Turtle its digest holds). Returns the number of triples written."""
+    Turtle its digest holds). Returns the number of triples written.
+    corpus: corpus_part(resolved), if already made (kg.incremental); copy_part(documents, file):
+    appends the documents' parts to the file (kg.build.PartSpool.copy_to), instead of writing
+    resolved.part_bytes(d) for each."""
     with open(path, "wb") as f:
         f.write((ONTOLOGY_DIR / "kgo.ttl").read_bytes().rstrip(b"\n") + b"\n\n")
         f.write(_prefix_lines() + b"\n")
-        total, body = corpus_part(resolved)
+        total, body = corpus if corpus is not None else corpus_part(resolved)
         f.write(body)
-        for d in resolved.documents:
-            total += d.part[0]
-            f.write(resolved.part_bytes(d))
+        total += sum(d.part[0] for d in resolved.documents)
+        if copy_part is not None:
+            copy_part(resolved.documents, f)
+        else:
+            for d in resolved.documents:
+                f.write(resolved.part_bytes(d))
     return total + ontology_triple_count()
 
 

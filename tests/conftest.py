@@ -32,3 +32,18 @@ def make_doc(text: str, meta: dict | None = None, doc_id: str = "t") -> Document
     return Document(path=f"{doc_id}.txt", doc_id=doc_id, raw=text, text=text,
                     offsets=list(range(len(text))), original=text, meta=meta or {},
                     content_hash=hashlib.sha256(text.encode()).hexdigest())
+
+
+@pytest.fixture
+def counted(monkeypatch) -> list:
+    """Every file a build reads and extracts (not taken from the cache, nor carried over by
+    a live build)."""
+    seen = []
+    import kg.build
+    real = kg.build._extract_file
+
+    def spy(path, **kwargs):
+        seen.append(Path(path).name)
+        return real(path, **kwargs)
+    monkeypatch.setattr(kg.build, "_extract_file", spy)
+    return seen

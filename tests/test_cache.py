@@ -30,19 +30,6 @@ def corpus(tmp_path) -> Path:
     return folder
 
 
-@pytest.fixture
-def counted(monkeypatch) -> list:
-    """Every file the build extracts (not taken from the cache)."""
-    seen = []
-    real = kg.build._extract_file
-
-    def spy(path, **kwargs):
-        seen.append(Path(path).name)
-        return real(path, **kwargs)
-    monkeypatch.setattr(kg.build, "_extract_file", spy)
-    return seen
-
-
 def run(corpus, out, **options):
     result = build([str(corpus)], out, quiet=True, render=False, jobs=1, **options)
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
