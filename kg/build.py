@@ -124,6 +124,7 @@ class Builder:
         self.spool: PartSpool | None = None
         self.live = LiveCorpus() if live else None
         self.known: dict[Path, tuple[tuple | None, Outcome]] = {}   # live: path -> (stat, outcome)
+        self.copies: dict[str, tuple] = {}     # doc id -> (digest, its other paths, the copy with them)
 
     def close(self) -> None:
         if self.spool is not None:
@@ -131,12 +132,16 @@ class Builder:
             self.spool = None
         shutil.rmtree(self.parts_dir, ignore_errors=True)
 
-    def changed(self) -> bool:
-        """Has any input file come, gone or changed since the last run? (A scan of the
-        folders and one stat per file: no file is read.)"""
-        paths, _, _ = self._paths()
-        return len(paths) != len(self.known) or \
-            any(self.known.get(p, (None,))[0] != _signature(p) for p in paths)
+    def changed(self) -> tuple | None:
+        """A scan of the inputs if any file came, went or changed since the last run, else
+        None: the folders are listed and each file is stat'ed, none is read. Give the scan to
+        the next `run` to spare it doing the same."""
+        paths, problems, warnings = self._paths()
+        signatures = {p: _signature(p) for p in paths}
+        if len(paths) == len(self.known) and \
+                all(self.known.get(p, (None,))[0] == signatures[p] for p in paths):
+            return None
+        return paths, problems, warnings, signatures
 
     def _paths(self) -> tuple[list[Path], list[str], list[str]]:
         """(input files in order, one-line problems of inputs that gave none, warnings)"""
@@ -152,12 +157,12 @@ class Builder:
                             f"inputs; its {len(inside)} file(s) not read")
         return paths, problems, warnings
 
-    def _outcomes(self, paths: list[Path]) -> Iterator[tuple[Path, Outcome, bool]]:
+    def _outcomes(self, paths: list[Path], signatures: dict) -> Iterator[tuple[Path, Outcome, bool]]:
         """(path, outcome, whether it was worked out in this run) for every path, in order."""
         if self.live is None:
-            todo, signatures = paths, {}
+            todo = paths
         else:
-            signatures = {p: _signature(p) for p in paths}
+            signatures = signatures or {p: _signature(p) for p in paths}
             todo = [p for p in paths
                     if signatures[p] is None or self.known.get(p, (None,))[0] != signatures[p]]
         # _warm_up runs before the first file not in the cache (and before workers fork: they
@@ -178,12 +183,13 @@ class Builder:
             yield path, outcome, made
         self.known = known
 
-    def run(self) -> BuildResult:
+    def run(self, scan: tuple | None = None) -> BuildResult:
+        """Build (again); `scan`: what changed() just returned."""
         started = time.time()
         clock = time.perf_counter()
         out_dir = self.out_dir
         remove_stale_staging(out_dir)
-        paths, problems, warnings = self._paths()
+        paths, problems, warnings, signatures = scan or (*self._paths(), {})
         errors = [f"{p}; skipped" for p in problems]
         digests: list[Digest] = []
         seen: dict[str, int] = {}                 # raw hash -> index in digests
@@ -192,7 +198,7 @@ class Builder:
         if self.cache is not None:
             self.cache.hits = self.cache.misses = 0
         read = 0
-        for i, (path, outcome, made) in enumerate(self._outcomes(paths), 1):
+        for i, (path, outcome, made) in enumerate(self._outcomes(paths, signatures), 1):
             read += made
             if not self.quiet and (made or self.live is None):
                 print(f"[{i}/{len(paths)}] {printable(str(path))}", file=sys.stderr, flush=True)
@@ -218,8 +224,16 @@ class Builder:
             elif d.part[1]:         # a live build kept this text's part in an earlier run
                 d.part = (d.part[0], b"")
             digests.append(d)
+        copies = {}
         for index, paths_too in also.items():
-            digests[index] = _with_paths(digests[index], paths_too)
+            d = digests[index]
+            previous = self.copies.get(d.doc.doc_id)
+            if previous is not None and previous[0] is d and previous[1] == paths_too:
+                digests[index] = previous[2]      # (a live build then sees the same digest)
+            else:
+                digests[index] = _with_paths(d, paths_too)
+            copies[d.doc.doc_id] = (d, paths_too, digests[index])
+        self.copies = copies
         if not digests:
             raise BuildError("no usable document in " + " ".join(printable(x) for x in self.inputs) +
                              (f" ({len(errors)} failed)" if errors else ""), errors)

@@ -11,6 +11,8 @@ removals); only the work differs.
 """
 from __future__ import annotations
 
+from itertools import chain
+
 from .rdf import document_block, entity_block, relation_pair, report_pair
 from .resolve import Entity, Evidence, Resolved, ResolvedRelation
 
@@ -33,6 +35,7 @@ class LiveCorpus:
         self.entity_first: dict[str, tuple[str, int]] = {}
         self.relation_first: dict[tuple, tuple[str, int]] = {}
         self.blocks: dict[str, tuple[int, bytes]] = {}           # entity IRI -> its Turtle
+        self.figures: dict[str, list[tuple]] = {}                # doc id -> its statistics rows
         self.doc_blocks: dict[str, tuple[object, int, bytes]] = {}   # doc id -> (digest, Turtle)
 
     def update(self, digests: list) -> tuple[Resolved, tuple[int, bytes]]:
@@ -45,19 +48,23 @@ class LiveCorpus:
             self.__init__()
         gone = [i for i, d in self.docs.items() if new.get(i) is not d]
         came = [i for i, d in new.items() if self.docs.get(i) is not d]
-        dirty_entities: set[str] = set()
+        shrunk: set[str] = set()                  # entities a document no longer names
+        grown: dict[str, list[str]] = {}          # entity -> the new documents that name it
         dirty_relations: set[tuple] = set()
         for doc_id in gone:
-            self._forget(doc_id, self.docs.pop(doc_id), dirty_entities, dirty_relations)
+            self._forget(doc_id, self.docs.pop(doc_id), shrunk, dirty_relations)
         for doc_id in came:
             self.docs[doc_id] = new[doc_id]
-            self._learn(doc_id, new[doc_id], dirty_entities, dirty_relations)
+            self._learn(doc_id, new[doc_id], grown, dirty_relations)
         self.docs = dict(new)             # in input order, for the next update's check
         in_order = position.__getitem__
         for key in dirty_relations:
             self._fold_relation(key, in_order)
-        for iri in dirty_entities:
-            self._fold_entity(iri, in_order)
+        for iri in shrunk | grown.keys():
+            if iri in shrunk or iri not in self.entities:
+                self._fold_entity(iri, in_order)
+            else:            # only more documents: add them to it (the agency named everywhere)
+                self._grow_entity(iri, grown[iri], in_order)
 
         def first(where: tuple[str, int]) -> tuple[int, int]:
             return position[where[0]], where[1]
@@ -66,8 +73,7 @@ class LiveCorpus:
                     for iri in sorted(self.entities, key=lambda i: first(self.entity_first[i]))}
         relations = {key: self.relations[key]
                      for key in sorted(self.relations, key=lambda k: first(self.relation_first[k]))}
-        statistics = [(doc_id, node, reporter) for doc_id, d in new.items()
-                      for node, reporter in d.statistics]
+        statistics = list(chain.from_iterable(self.figures[doc_id] for doc_id in new))
         resolved = Resolved(entities, relations, statistics, list(digests))
 
         parts = []
@@ -88,10 +94,11 @@ class LiveCorpus:
         return resolved, (count, b"".join(parts))
 
     # ------------------------------------------------------------ who says what
-    def _learn(self, doc_id, d, dirty_entities, dirty_relations) -> None:
+    def _learn(self, doc_id, d, grown, dirty_relations) -> None:
+        self.figures[doc_id] = [(doc_id, node, reporter) for node, reporter in d.statistics]
         for row, entity in enumerate(d.entities):
             self.naming.setdefault(entity[0], {})[doc_id] = row
-            dirty_entities.add(entity[0])
+            grown.setdefault(entity[0], []).append(doc_id)
         for row, (key, _) in enumerate(d.relations):
             self.stating.setdefault(key, {})[doc_id] = row
             self.keys_of.setdefault(key[1], set()).add(key)
@@ -100,10 +107,11 @@ class LiveCorpus:
             if reporter:
                 self.reporting.setdefault(reporter, {})[doc_id] = None
 
-    def _forget(self, doc_id, d, dirty_entities, dirty_relations) -> None:
+    def _forget(self, doc_id, d, shrunk, dirty_relations) -> None:
+        del self.figures[doc_id]
         for entity in d.entities:
             self.naming[entity[0]].pop(doc_id, None)
-            dirty_entities.add(entity[0])
+            shrunk.add(entity[0])
         for key, _ in d.relations:
             self.stating[key].pop(doc_id, None)
             dirty_relations.add(key)
@@ -138,20 +146,35 @@ class LiveCorpus:
                 table.pop(iri, None)
             return
         docs = sorted(rows, key=in_order)
-        e = None
+        cls, label = self.docs[docs[0]].entities[rows[docs[0]]][1:3]
+        e = self.entities[iri] = Entity(cls, label, iri)
+        self._add(e, iri, docs)
+        self.entity_first[iri] = (docs[0], rows[docs[0]])
+        self._write_block(iri, e, in_order)
+
+    def _grow_entity(self, iri: str, docs: list[str], in_order) -> None:
+        """An entity that only gained documents: what they say is added to it (sets, a sum and
+        a maximum: the order they come in does not matter, except for where it was first named)."""
+        e = self.entities[iri]
+        self._add(e, iri, docs)
+        rows = self.naming[iri]
+        self.entity_first[iri] = min([self.entity_first[iri], *((d, rows[d]) for d in docs)],
+                                     key=lambda where: (in_order(where[0]), where[1]))
+        self._write_block(iri, e, in_order)
+
+    def _add(self, e: Entity, iri: str, docs: list[str]) -> None:
+        rows = self.naming[iri]
         for doc_id in docs:
-            _, cls, label, alt_labels, mentions, confidence, passes = \
+            _, _, _, alt_labels, mentions, confidence, passes = \
                 self.docs[doc_id].entities[rows[doc_id]]
-            if e is None:
-                e = Entity(cls, label, iri)
             e.alt_labels.update(alt_labels)
             e.documents.add(doc_id)
             e.mentions += mentions
             e.confidence = max(e.confidence, confidence)
             e.passes.update(passes)
         e.alt_labels.discard(e.label)
-        self.entities[iri] = e
-        self.entity_first[iri] = (docs[0], rows[docs[0]])
+
+    def _write_block(self, iri: str, e: Entity, in_order) -> None:
         # Its relations in the order merge first met them, then the figures it reports.
         key_first = self.relation_first
         keys = sorted(self.keys_of.get(iri, ()),

@@ -38,18 +38,22 @@ def watch(inputs: list[str], out_dir: Path, *, interval: float = DEFAULT_INTERVA
         print(f"kg build: watching {len(builder.known)} files (every {interval:g} s; Ctrl-C stops)",
               file=sys.stderr, flush=True)
         while not stop.wait(interval):
-            if builder.changed():
-                _run(builder, first=False)
+            started = time.perf_counter()
+            scan = builder.changed()
+            if scan is not None:
+                _run(builder, first=False, scan=scan, started=started)
     except KeyboardInterrupt:
         print("kg build: stopped watching", file=sys.stderr)
     finally:
         builder.close()
 
 
-def _run(builder: Builder, first: bool) -> BuildResult | None:
-    started = time.perf_counter()
+def _run(builder: Builder, first: bool, scan: tuple | None = None,
+         started: float | None = None) -> BuildResult | None:
+    """One run, and its line; `started`: when the scan that found the change began."""
+    started = time.perf_counter() if started is None else started
     try:
-        result = builder.run()
+        result = builder.run(scan)
     except BuildError as e:
         for line in e.errors:
             print(f"error: {line}", file=sys.stderr)

@@ -67,13 +67,13 @@ def test_a_live_corpus_gives_what_a_whole_merge_gives_after_every_change(digests
 def test_a_live_corpus_redoes_only_the_entities_of_the_new_document(digests, monkeypatch):
     live = LiveCorpus()
     live.update(digests[:-1])
-    folded = []
-    real = LiveCorpus._fold_entity
-    monkeypatch.setattr(LiveCorpus, "_fold_entity",
-                        lambda self, iri, order: folded.append(iri) or real(self, iri, order))
+    written = []
+    real = LiveCorpus._write_block
+    monkeypatch.setattr(LiveCorpus, "_write_block",
+                        lambda self, iri, e, order: written.append(iri) or real(self, iri, e, order))
     live.update(digests)
-    assert sorted(folded) == sorted(row[0] for row in digests[-1].entities)
-    assert len(folded) < len(live.entities)
+    assert sorted(written) == sorted(row[0] for row in digests[-1].entities)
+    assert len(written) < len(live.entities)
 
 
 def outputs(out: Path) -> tuple[bytes, dict]:
