@@ -112,6 +112,7 @@ class Builder:
         self.max_file_bytes = default_bytes if max_file_bytes is None else max_file_bytes
         self.file_timeout = default_timeout if file_timeout is None else file_timeout
         self.min_confidence, self.quiet, self.render, self.store = min_confidence, quiet, render, store
+        self.debug = debug
         self.jobs, self.engine, self.scheduler = jobs, engine, scheduler
         self.cache = None if cache is False else \
             DigestCache(self.out_dir / ".cache" if cache is True else cache,
@@ -125,6 +126,7 @@ class Builder:
         self.live = LiveCorpus() if live else None
         self.known: dict[Path, tuple[tuple | None, Outcome]] = {}   # live: path -> (stat, outcome)
         self.copies: dict[str, tuple] = {}     # doc id -> (digest, its other paths, the copy with them)
+        self.unfinished = False    # the last run stopped before its outputs were written
 
     def close(self) -> None:
         if self.spool is not None:
@@ -138,7 +140,7 @@ class Builder:
         the next `run` to spare it doing the same."""
         paths, problems, warnings = self._paths()
         signatures = {p: _signature(p) for p in paths}
-        if len(paths) == len(self.known) and \
+        if not self.unfinished and len(paths) == len(self.known) and \
                 all(self.known.get(p, (None,))[0] == signatures[p] for p in paths):
             return None
         return paths, problems, warnings, signatures
@@ -185,6 +187,7 @@ class Builder:
 
     def run(self, scan: tuple | None = None) -> BuildResult:
         """Build (again); `scan`: what changed() just returned."""
+        self.unfinished = True       # until the outputs are written (or nothing could be built)
         started = time.time()
         clock = time.perf_counter()
         out_dir = self.out_dir
@@ -235,6 +238,7 @@ class Builder:
             copies[d.doc.doc_id] = (d, paths_too, digests[index])
         self.copies = copies
         if not digests:
+            self.unfinished = False  # the same files would give nothing again
             raise BuildError("no usable document in " + " ".join(printable(x) for x in self.inputs) +
                              (f" ({len(errors)} failed)" if errors else ""), errors)
         timings["extract"] = time.perf_counter() - clock     # wall time of the per-file work
@@ -242,7 +246,11 @@ class Builder:
         if self.live is None:
             resolved, corpus = merge(digests), None
         else:
-            resolved, corpus = self.live.update(digests)
+            try:
+                resolved, corpus = self.live.update(digests)
+            except BaseException:         # half updated: the next run starts it again whole
+                self.live = LiveCorpus()
+                raise
         resolved.part_bytes = self.spool.read
         timings["resolve"] = time.perf_counter() - resolve_started
         report = make_report(resolved, warnings, errors, time.time() - started)
@@ -261,6 +269,7 @@ class Builder:
             store_folder(out_dir, resolved)      # needs the part spool: before it closes
         if self.cache is not None:
             self.cache.prune()
+        self.unfinished = False
         return BuildResult(out_dir, len(digests), len(resolved.entities), len(resolved.relations),
                            len(resolved.statistics), triples, warnings, errors, len(paths), read)
 

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 from .build import BuildError, Builder, BuildResult
@@ -58,6 +59,13 @@ def _run(builder: Builder, first: bool, scan: tuple | None = None,
         for line in e.errors:
             print(f"error: {line}", file=sys.stderr)
         print(f"kg build: {e}; outputs left as they were", file=sys.stderr, flush=True)
+        return None
+    except Exception as e:    # e.g. a full disk: say so, keep watching, try again next time
+        if builder.debug:
+            traceback.print_exc()
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"kg build: rebuild failed ({type(e).__name__}: {message}); outputs left as they "
+              f"were; trying again in the next look", file=sys.stderr, flush=True)
         return None
     seconds = time.perf_counter() - started
     for line in result.errors:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import kg.build
+import kg.watch
 from kg.build import Builder, build
 from kg.cli import main
 from kg.digest import digest
@@ -116,6 +118,34 @@ def test_a_live_build_writes_what_a_new_build_writes_and_reads_only_what_changed
     finally:
         builder.close()
     assert not list(out.glob(".kg-build-*"))
+
+
+def test_a_run_that_fails_before_writing_is_run_again_at_the_next_look(tmp_path, monkeypatch, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLES[0], corpus / ARTICLES[0].name)
+    out = tmp_path / "out"
+    builder = Builder([str(corpus)], out, quiet=True, render=False, jobs=1, cache=False, live=True)
+    try:
+        builder.run()
+        shutil.copy(ARTICLES[1], corpus / ARTICLES[1].name)
+        real = kg.build.write_outputs
+
+        def full_disk(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+        monkeypatch.setattr(kg.build, "write_outputs", full_disk)
+        assert kg.watch._run(builder, first=False, scan=builder.changed()) is None
+        assert "No space left on device" in capsys.readouterr().err
+        assert json.loads((out / "report.json").read_text())["documents"] == 1   # as it was
+        monkeypatch.setattr(kg.build, "write_outputs", real)
+        scan = builder.changed()
+        assert scan is not None                 # no file changed since, but the outputs are behind
+        assert kg.watch._run(builder, first=False, scan=scan).documents == 2
+        assert builder.changed() is None
+    finally:
+        builder.close()
+    build([str(corpus)], tmp_path / "fresh", quiet=True, render=False, jobs=1, cache=False)
+    assert outputs(out) == outputs(tmp_path / "fresh")
 
 
 def test_watch_rebuilds_when_a_file_comes_and_stops_when_asked(tmp_path):
