@@ -446,7 +446,8 @@ def _force_layout(U: nx.Graph, core: list[str], radius: dict[str, float], order)
         return {core[0]: (0.0, 0.0)}
     index = {c: i for i, c in enumerate(core)}
     rad = [radius[c] for c in core]
-    edges = [(index[u], index[v]) for u, v in U.subgraph(core).edges()]
+    # (in core's order: U.subgraph(core) would iterate a set of them, see induced_subgraph)
+    edges = [(i, index[v]) for i, u in enumerate(core) for v in U[u] if index.get(v, -1) > i]
     xs, ys = _radial_tree(U, core, index, rad, order)
 
     k = EDGE_GAP
@@ -647,7 +648,19 @@ def focus_subgraph(G: nx.MultiDiGraph, name: str, hops: int = 1) -> nx.MultiDiGr
     centre = find_node(G, name)
     keep = set(nx.single_source_shortest_path_length(G.to_undirected(as_view=True), centre,
                                                      cutoff=max(0, hops)))
-    return G.subgraph([n for n in G if n in keep]).copy()  # keeps G's (stable) node order
+    return induced_subgraph(G, keep)
+
+
+def induced_subgraph(G: nx.MultiDiGraph, keep: set) -> nx.MultiDiGraph:
+    """G's nodes in `keep` and the edges between them, in G's (stable) order. Not G.subgraph:
+    when fewer than half the nodes are kept, its view iterates a set of them, in an order that
+    changes from one process to the next (string hashes), and so would the page's layout."""
+    H = G.__class__()
+    H.graph.update(G.graph)
+    H.add_nodes_from((n, G.nodes[n]) for n in G if n in keep)
+    H.add_edges_from((u, v, k, d) for u, v, k, d in G.edges(keys=True, data=True)
+                     if u in keep and v in keep)
+    return H
 
 
 # ---------------------------------------------------------------- page
@@ -749,7 +762,7 @@ def page_data(G: nx.MultiDiGraph, display: dict[str, Any], focus: str | None = N
         ranked = sorted((n for n in G if G.nodes[n]["cls"] != "Statistic"),
                         key=lambda n: (-_importance(G, n), ids[n]))[:REDUCED_NODES]
         keep = set(ranked)
-        R = G.subgraph([n for n in G if n in keep])  # G's order: the same ties broken the same way
+        R = induced_subgraph(G, keep)      # G's order: the same ties broken the same way
         for n, (x, y) in compute_layout(R, boxes).items():
             nodes[ids[n]].update(core=1, rx=round(x), ry=round(y))
 
