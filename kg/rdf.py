@@ -21,7 +21,8 @@ import functools
 import re
 from collections import defaultdict
 from decimal import Decimal
-from itertools import chain
+from itertools import chain, groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -100,12 +101,12 @@ def ttl_decimal(text: str) -> str:
 def ttl_block(subject: str, pairs: list[tuple[str, str]]) -> str:
     """One subject with its (predicate, object) pairs; the objects of a predicate that follow
     each other are joined by ',' (more than two: one per line, for an agency in 5,000 documents)."""
-    groups: list[tuple[str, list[str]]] = []
-    for p, o in pairs:
-        if groups and groups[-1][0] == p:
-            groups[-1][1].append(o)
-        else:
-            groups.append((p, [o]))
+    # (groupby and map: the loop over pairs runs in C)
+    return ttl_groups(subject, [(p, list(map(_second, g))) for p, g in groupby(pairs, _first)])
+
+
+def ttl_groups(subject: str, groups: list[tuple[str, list[str]]]) -> str:
+    """ttl_block of pairs already grouped: (predicate, its objects), no two neighbours alike."""
     parts = []
     for p, objs in groups:
         if len(objs) < 3:
@@ -113,6 +114,9 @@ def ttl_block(subject: str, pairs: list[tuple[str, str]]) -> str:
         else:
             parts.append(f"{p}\n\t\t" + " ,\n\t\t".join(objs))
     return f"{subject} " + " ;\n\t".join(parts) + " .\n\n"
+
+
+_first, _second = itemgetter(0), itemgetter(1)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -203,10 +207,17 @@ def corpus_part(resolved: Resolved) -> tuple[int, bytes]:
 
 
 def relation_pair(pred: str, obj: str) -> tuple[str, str]:
-    return f"kgo:{pred}", ttl_iri(obj)
+    return f"kgo:{pred}", _entity_node(obj)
+
+
+_STATISTIC = f"{KGR}statistic-"
 
 
 def report_pair(node: str) -> tuple[str, str]:
+    # statistic_iri's names (a hash in hex) are always plain local names: no regex for 55,000
+    name = node[len(_STATISTIC):]
+    if node.startswith(_STATISTIC) and name.isascii() and name.isalnum():
+        return "kgo:reports", "kgr:" + node[len(_KGR):]
     return "kgo:reports", ttl_iri(node)
 
 
@@ -214,15 +225,19 @@ def entity_block(e, outgoing) -> tuple[int, str]:
     """(triples, Turtle) of one merged entity (kg.resolve.Entity); `outgoing`: its relation
     and kgo:reports pairs in the order they were first found (kept within a predicate)."""
     label = lit(e.label, "zh")
-    pairs = [("a", f"kgo:{e.cls}"), ("skos:prefLabel", label), ("rdfs:label", label)]
-    pairs += [("skos:altLabel", lit(alt, "zh")) for alt in sorted(e.alt_labels)]
-    pairs += [("kgo:matchKey", lit(key)) for key in match_keys(e.label, e.alt_labels)]
-    pairs += [("kgo:mentionedIn", doc_node(doc_id)) for doc_id in sorted(e.documents)]
-    pairs += [("kgo:documentCount", str(len(e.documents))),
-              ("kgo:confidence", _confidence(e.confidence))]
-    pairs += [("kgo:extractedBy", lit(name)) for name in sorted(e.passes)]
-    pairs += sorted(outgoing, key=lambda pair: pair[0])    # by predicate
-    return len(pairs), ttl_block(ttl_iri(e.iri), pairs)
+    # Grouped here rather than as pairs for ttl_block: an agency is in thousands of documents.
+    groups = [("a", [f"kgo:{e.cls}"]), ("skos:prefLabel", [label]), ("rdfs:label", [label])]
+    if e.alt_labels:
+        groups.append(("skos:altLabel", [lit(alt, "zh") for alt in sorted(e.alt_labels)]))
+    groups.append(("kgo:matchKey", [lit(key) for key in match_keys(e.label, e.alt_labels)]))
+    if e.documents:
+        groups.append(("kgo:mentionedIn", list(map(doc_node, sorted(e.documents)))))
+    groups += [("kgo:documentCount", [str(len(e.documents))]),
+               ("kgo:confidence", [_confidence(e.confidence)])]
+    if e.passes:
+        groups.append(("kgo:extractedBy", [lit(name) for name in sorted(e.passes)]))
+    groups += [(p, list(map(_second, g))) for p, g in groupby(sorted(outgoing, key=_first), _first)]
+    return sum(len(objs) for _, objs in groups), ttl_groups(ttl_iri(e.iri), groups)
 
 
 @functools.lru_cache(maxsize=1 << 17)
