@@ -81,6 +81,7 @@ def _pool_map(fn, items: Sequence, jobs: int) -> Iterator:
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     # Small chunks: article sizes vary, and a result is a few hundred kB at most.
     chunk = max(1, min(8, len(items) // (jobs * 16)))
+    gc.freeze()      # what the workers inherit stays out of their collector's walks
     with ctx.Pool(jobs) as pool:
         yield from pool.imap(fn, items, chunksize=chunk)
 
