@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
-from kg.config import ONTOLOGY_DIR, patterns
+from kg.config import ONTOLOGY_DIR, load_knowledge_yaml, patterns
 from kg.model import Document
 from kg.textmap import Mapped, concat, join
 
@@ -126,7 +126,7 @@ def printable(text: str) -> str:
 @lru_cache(maxsize=None)
 def _rules() -> SimpleNamespace:
     """ontology/ingest.yaml, compiled once."""
-    cfg = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+    cfg = load_knowledge_yaml(CONFIG_PATH)
     h, ln, pdf, tx = cfg["html"], cfg["lines"], cfg["pdf"], cfg["text"]
     labels = {}
     keep_keys = set()

@@ -44,6 +44,8 @@ from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
 
+from .config import load_knowledge_yaml
+
 KGO = Namespace("https://w3id.org/zh-policy-kg/ontology#")
 
 DISPLAY_PATH = Path(__file__).resolve().parent.parent / "ontology" / "display.yaml"
@@ -76,7 +78,8 @@ HUB_ROOM = 2.0      # ... up to this many times their size, and the layout leave
 def load_display(path: Path | None = None) -> dict[str, Any]:
     """Read and check display.yaml (classes, relations, number_scales)."""
     path = Path(path) if path else DISPLAY_PATH
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = (load_knowledge_yaml(path) if path == DISPLAY_PATH
+            else yaml.safe_load(path.read_text(encoding="utf-8"))) or {}
     classes = data.get("classes") or {}
     for name, spec in classes.items():
         missing = {"zh", "en", "colour", "shape"} - set(spec or {})

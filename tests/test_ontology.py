@@ -356,3 +356,10 @@ def test_cooperation_evidence_counts_in_either_direction():
     g.add((CUSTOMS, KGO.cooperatesWith, NIA))  # evidence/6 still names NIA → CUSTOMS
     conforms, report = validate(g)
     assert conforms, report
+
+
+@pytest.mark.parametrize("path", sorted(ONTOLOGY_DIR.rglob("*.yaml")), ids=lambda p: p.name)
+def test_knowledge_yaml_reads_as_yaml_safe_load_does(path):
+    import yaml
+    from kg.config import load_knowledge_yaml
+    assert load_knowledge_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8"))
