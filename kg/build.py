@@ -261,7 +261,7 @@ class Builder:
             report["cache"] = {"folder": str(self.cache.root), "hits": self.cache.hits,
                                "misses": self.cache.misses}
             if self.live is not None:
-                report["cache"]["unchanged"] = len(paths) - self.cache.hits - self.cache.misses
+                report["cache"]["unchanged"] = len(paths) - read     # not read again
         triples = write_outputs(out_dir, resolved, report, render=self.render, corpus=corpus,
                                 copy_part=self.spool.copy_to)
         if self.store:

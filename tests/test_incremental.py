@@ -126,9 +126,12 @@ def test_a_run_that_fails_before_writing_is_run_again_at_the_next_look(tmp_path,
     corpus.mkdir()
     shutil.copy(ARTICLES[0], corpus / ARTICLES[0].name)
     out = tmp_path / "out"
-    builder = Builder([str(corpus)], out, quiet=True, render=False, jobs=1, cache=False, live=True)
+    (corpus / "broken.txt").write_bytes(b"")       # an empty file: an error, read once
+    builder = Builder([str(corpus)], out, quiet=True, render=False, jobs=1, live=True)
     try:
         builder.run()
+        cache = json.loads((out / "report.json").read_text())["cache"]
+        assert (cache["hits"], cache["misses"], cache["unchanged"]) == (0, 1, 0)
         shutil.copy(ARTICLES[1], corpus / ARTICLES[1].name)
         real = kg.build.write_outputs
 
@@ -143,6 +146,8 @@ def test_a_run_that_fails_before_writing_is_run_again_at_the_next_look(tmp_path,
         assert scan is not None                 # no file changed since, but the outputs are behind
         assert kg.watch._run(builder, first=False, scan=scan).documents == 2
         assert builder.changed() is None
+        cache = json.loads((out / "report.json").read_text())["cache"]
+        assert (cache["hits"], cache["misses"], cache["unchanged"]) == (0, 0, 3)   # none read again
     finally:
         builder.close()
     build([str(corpus)], tmp_path / "fresh", quiet=True, render=False, jobs=1, cache=False)
