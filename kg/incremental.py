@@ -54,7 +54,6 @@ class LiveCorpus:
         for doc_id in gone:
             self._forget(doc_id, self.docs.pop(doc_id), shrunk, dirty_relations)
         for doc_id in came:
-            self.docs[doc_id] = new[doc_id]
             self._learn(doc_id, new[doc_id], grown, dirty_relations)
         self.docs = dict(new)             # in input order, for the next update's check
         in_order = position.__getitem__
