@@ -31,7 +31,7 @@ from typing import Iterator
 from . import __version__
 from .ingest import MB, IngestError, collect_paths, default_limits, printable, read_document
 from .model import ENTITY_CLASSES, RELATION_TYPES, Document
-from .cache import DigestCache
+from .cache import DigestCache, file_stat
 from .digest import Digest, digest
 from .parallel import Outcome, extract_all
 from .passes import run_passes
@@ -139,7 +139,7 @@ class Builder:
         None: the folders are listed and each file is stat'ed, none is read. Give the scan to
         the next `run` to spare it doing the same."""
         paths, problems, warnings = self._paths()
-        signatures = {p: _signature(p) for p in paths}
+        signatures = {p: file_stat(p) for p in paths}
         if not self.unfinished and len(paths) == len(self.known) and \
                 all(self.known.get(p, (None,))[0] == signatures[p] for p in paths):
             return None
@@ -164,7 +164,7 @@ class Builder:
         if self.live is None:
             todo = paths
         else:
-            signatures = signatures or {p: _signature(p) for p in paths}
+            signatures = signatures or {p: file_stat(p) for p in paths}
             todo = [p for p in paths
                     if signatures[p] is None or self.known.get(p, (None,))[0] != signatures[p]]
         # _warm_up runs before the first file not in the cache (and before workers fork: they
@@ -269,19 +269,10 @@ class Builder:
             store_folder(out_dir, resolved)      # needs the part spool: before it closes
         if self.cache is not None:
             self.cache.prune()
+            self.cache.save_index()
         self.unfinished = False
         return BuildResult(out_dir, len(digests), len(resolved.entities), len(resolved.relations),
                            len(resolved.statistics), triples, warnings, errors, len(paths), read)
-
-
-def _signature(path: Path) -> tuple | None:
-    """What says a file is unchanged without reading it (as make and git do): its size, its
-    modification and change times in nanoseconds, and its inode."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
 def _with_paths(d: Digest, paths_too: list[str]) -> Digest:

@@ -14,6 +14,12 @@ Layout: `<cache>/<generation>/<key[:2]>/<key>.pickle`, written to a temporary na
 so two builds sharing a cache never see half an entry. `prune()` removes the folders of other
 generations. Entries are pickles: a cache folder is as trusted as the code that wrote it (the
 default, `<out>/.cache`, lives next to the outputs it serves).
+
+`<cache>/files.index` keeps, for each file of the last build, its size, times and inode with
+the sha256 of its bytes, as git's index does: a file whose stat is unchanged is not read again
+to be hashed (for a big archive, most of the time of a rebuild that finds little new). A file
+changed less than two seconds before it was hashed is not recorded (a change within the same
+clock tick would not show in its times), nor one whose times are in the future.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import pickle
 import shutil
 import sys
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -36,6 +43,8 @@ PIPELINE_FILES = ("ingest.py", "segment.py", "textmap.py", "model.py", "config.p
                   "passes/*.py", "resolve.py", "rdf.py", "ontology.py", "digest.py")
 LIBRARIES = ("jieba", "rjieba", "opencc", "pyahocorasick", "charset-normalizer", "PyYAML", "pyoxigraph")
 FORMAT = "kg-digest-1"         # bump when what an entry holds changes
+INDEX = "files.index"          # (see the module's docstring)
+RACY_NS = 2 * 10**9            # a file changed this recently is hashed again next time
 
 
 def dumps(digest: Digest) -> bytes:
@@ -68,14 +77,24 @@ def _code_hash(h, patterns) -> str:
     return h.hexdigest()
 
 
+def file_stat(path) -> tuple | None:
+    """What says a file is unchanged without reading it (as make and git do): its size, its
+    modification and change times in nanoseconds, and its inode (None: no such file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
 def entry_path(folder: Path, key: str) -> Path:
     return folder / key[:2] / f"{key}.pickle"
 
 
-def write_entry(folder: Path, key: str, blob: bytes) -> None:
-    """Store an entry under a temporary name, then rename it: a reader sees all of it or none.
-    (Also called in worker processes, which store what they made themselves.)"""
-    target = entry_path(folder, key)
+def write_entry(folder: Path, key: str, blob: bytes, target: Path | None = None) -> None:
+    """Store an entry (at `target`, if given) under a temporary name, then rename it: a reader
+    sees all of it or none. (Also called in worker processes, which store what they made.)"""
+    target = target or entry_path(folder, key)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
     try:
@@ -96,20 +115,53 @@ class DigestCache:
         self.folder = self.root / self.generation
         self.hits = self.misses = 0
         self._hashes: dict[str, str] = {}     # key -> sha256 of the bytes it was made from
+        self._index: dict[str, tuple] | None = None    # files.index as read (path -> stat, hash)
+        self._seen: dict[str, tuple] = {}              # what this build can record in it
 
     def key(self, path: str | Path) -> str | None:
-        """The entry name of a file: its path and the hash of its bytes (None if unreadable)."""
-        h = hashlib.sha256()
-        try:
-            with open(path, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    h.update(chunk)
-        except OSError:
+        """The entry name of a file: its path and the hash of its bytes (None if unreadable).
+        The hash comes from files.index when the file's stat is the one recorded there."""
+        name = str(path)
+        stat = file_stat(path)       # before reading: a change while read shows next time
+        if stat is None:
             return None
-        content = h.hexdigest()
+        if self._index is None:
+            self._index = self._read_index()
+        known = self._index.get(name)
+        if known is not None and known[0] == stat:
+            content = known[1]
+        else:
+            h = hashlib.sha256()
+            try:
+                with open(path, "rb") as f:
+                    while chunk := f.read(1 << 20):
+                        h.update(chunk)
+            except OSError:
+                return None
+            content = h.hexdigest()
+        if max(stat[1], stat[2]) < time.time_ns() - RACY_NS:    # (modified, changed)
+            self._seen[name] = (stat, content)
         key = hashlib.sha256(f"{path}\0{content}".encode("utf-8", "surrogatepass")).hexdigest()
         self._hashes[key] = content
         return key
+
+    def _read_index(self) -> dict:
+        try:
+            index = pickle.loads((self.root / INDEX).read_bytes())
+            return index if isinstance(index, dict) else {}
+        except Exception:          # missing or damaged: every file is hashed again
+            return {}
+
+    def save_index(self) -> None:
+        """Record the stat and hash of the files this build hashed or found unchanged (the
+        index then forgets the files no longer among the inputs)."""
+        if self._index is None:
+            return
+        try:
+            write_entry(self.root, INDEX, pickle.dumps(self._seen, protocol=pickle.HIGHEST_PROTOCOL),
+                        target=self.root / INDEX)
+        except OSError:            # a cache that cannot be written is a slower build, not a failed one
+            pass
 
     def _file(self, key: str) -> Path:
         return entry_path(self.folder, key)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -80,6 +81,50 @@ def test_an_edited_file_is_extracted_again(corpus, tmp_path, counted):
     chars = [{d["path"]: d["characters"] for d in r["per_document"]} for r in (before, after)]
     grown = {p for p in chars[0] if chars[1][p] != chars[0][p]}
     assert grown == {str(target)} and chars[1][str(target)] > chars[0][str(target)]
+
+
+@pytest.fixture
+def hashed(monkeypatch) -> list:
+    """Every file the cache reads to hash it; files count as settled at once (RACY_NS 0)."""
+    monkeypatch.setattr(kg.cache, "RACY_NS", 0)
+    seen = []
+    real = open
+
+    def spy(path, *args, **kwargs):
+        seen.append(Path(path).name)
+        return real(path, *args, **kwargs)
+    monkeypatch.setattr(kg.cache, "open", spy, raising=False)
+    return seen
+
+
+def test_a_rebuild_hashes_only_the_files_whose_stat_changed(corpus, tmp_path, hashed, counted):
+    out = tmp_path / "out"
+    _, first = run(corpus, out)
+    assert len(hashed) == 3
+    hashed.clear()
+    _, again = run(corpus, out)
+    assert hashed == [] and again["cache"]["hits"] == 3            # no file read to be hashed
+    target = sorted(corpus.glob("*.txt"))[0]
+    st = target.stat()
+    data = target.read_bytes()
+    target.write_bytes(data[:-3] + bytes(reversed(data[-3:])))     # same size,
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))          # same modification time
+    hashed.clear()
+    counted.clear()
+    _, edited = run(corpus, out)
+    assert hashed == [target.name] and counted == [target.name]    # its change time tells
+    (out / ".cache" / kg.cache.INDEX).write_bytes(b"not a pickle")
+    hashed.clear()
+    _, damaged = run(corpus, out)
+    assert sorted(hashed) == sorted(p.name for p in corpus.glob("*.txt"))
+    assert damaged["cache"]["hits"] == 3 and stable(damaged) == stable(edited)
+
+
+def test_a_file_changed_in_the_last_seconds_is_hashed_again_next_time(corpus, tmp_path):
+    cache = DigestCache(tmp_path / "cache")
+    fresh = sorted(corpus.glob("*.txt"))[0]                         # copied just now
+    cache.key(fresh)
+    assert str(fresh) not in cache._seen       # a change in the same clock tick would not show
 
 
 @pytest.fixture
