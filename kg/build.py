@@ -31,7 +31,8 @@ from typing import Iterator
 from . import __version__
 from .ingest import MB, IngestError, collect_paths, default_limits, printable, read_document
 from .model import ENTITY_CLASSES, RELATION_TYPES, Document
-from .cache import DigestCache, file_stat
+from . import cache as kg_cache
+from .cache import DigestCache, file_stat, file_sha256
 from .digest import Digest, digest
 from .parallel import Outcome, extract_all
 from .passes import run_passes
@@ -127,6 +128,7 @@ class Builder:
         self.known: dict[Path, tuple[tuple | None, Outcome]] = {}   # live: path -> (stat, outcome)
         self.copies: dict[str, tuple] = {}     # doc id -> (digest, its other paths, the copy with them)
         self.unfinished = False    # the last run stopped before its outputs were written
+        self.racy: set[Path] = set()   # files read in the same clock tick as their last change
 
     def close(self) -> None:
         if self.spool is not None:
@@ -136,14 +138,35 @@ class Builder:
 
     def changed(self) -> tuple | None:
         """A scan of the inputs if any file came, went or changed since the last run, else
-        None: the folders are listed and each file is stat'ed, none is read. Give the scan to
-        the next `run` to spare it doing the same."""
+        None: the folders are listed and each file is stat'ed; none is read, except a file
+        read in the same clock tick as its last change (below). Give the scan to the next
+        `run` to spare it doing the same."""
         paths, problems, warnings = self._paths()
         signatures = {p: file_stat(p) for p in paths}
-        if not self.unfinished and len(paths) == len(self.known) and \
+        again = self._changed_unseen(signatures)
+        if not self.unfinished and not again and len(paths) == len(self.known) and \
                 all(self.known.get(p, (None,))[0] == signatures[p] for p in paths):
             return None
-        return paths, problems, warnings, signatures
+        return paths, problems, warnings, signatures, again
+
+    def _changed_unseen(self, signatures: dict) -> set[Path]:
+        """Files read less than kg.cache.RACY_NS after their last change could have changed
+        again within the same tick of the clock that stamps files, with the same size: their
+        stat would not show it. Once that time has passed, each is hashed once more and
+        compared with what was read; those that differ are read again."""
+        settled = time.time_ns() - kg_cache.RACY_NS
+        again = set()
+        for path in list(self.racy):
+            known = self.known.get(path)
+            stat = signatures.get(path)
+            if known is None or stat is None or stat != known[0]:
+                self.racy.discard(path)          # gone, or its stat shows the change anyway
+            elif max(stat[1], stat[2]) < settled:
+                self.racy.discard(path)
+                d = known[1].digest
+                if d is None or d.doc.content_hash != file_sha256(path):
+                    again.add(path)
+        return again
 
     def _paths(self) -> tuple[list[Path], list[str], list[str]]:
         """(input files in order, one-line problems of inputs that gave none, warnings)"""
@@ -159,14 +182,16 @@ class Builder:
                             f"inputs; its {len(inside)} file(s) not read")
         return paths, problems, warnings
 
-    def _outcomes(self, paths: list[Path], signatures: dict) -> Iterator[tuple[Path, Outcome, bool]]:
-        """(path, outcome, whether it was worked out in this run) for every path, in order."""
+    def _outcomes(self, paths: list[Path], signatures: dict,
+                  again: set[Path]) -> Iterator[tuple[Path, Outcome, bool]]:
+        """(path, outcome, whether it was worked out in this run) for every path, in order.
+        `again`: files to read even though their stat is unchanged."""
         if self.live is None:
             todo = paths
         else:
             signatures = signatures or {p: file_stat(p) for p in paths}
-            todo = [p for p in paths
-                    if signatures[p] is None or self.known.get(p, (None,))[0] != signatures[p]]
+            todo = [p for p in paths if signatures[p] is None or p in again
+                    or self.known.get(p, (None,))[0] != signatures[p]]
         # _warm_up runs before the first file not in the cache (and before workers fork: they
         # start with the dictionary loaded).
         fresh = extract_all(self.work, todo, jobs=self.jobs, engine=self.engine,
@@ -178,6 +203,9 @@ class Builder:
             if path in todo_set:
                 _, outcome = next(fresh)
                 made = True
+                stat = signatures.get(path)
+                if stat is not None and max(stat[1], stat[2]) >= time.time_ns() - kg_cache.RACY_NS:
+                    self.racy.add(path)
             else:
                 outcome, made = self.known[path][1], False
             if self.live is not None:
@@ -192,7 +220,7 @@ class Builder:
         clock = time.perf_counter()
         out_dir = self.out_dir
         remove_stale_staging(out_dir)
-        paths, problems, warnings, signatures = scan or (*self._paths(), {})
+        paths, problems, warnings, signatures, again = scan or (*self._paths(), {}, set())
         errors = [f"{p}; skipped" for p in problems]
         digests: list[Digest] = []
         seen: dict[str, int] = {}                 # raw hash -> index in digests
@@ -201,7 +229,7 @@ class Builder:
         if self.cache is not None:
             self.cache.hits = self.cache.misses = 0
         read = 0
-        for i, (path, outcome, made) in enumerate(self._outcomes(paths, signatures), 1):
+        for i, (path, outcome, made) in enumerate(self._outcomes(paths, signatures, again), 1):
             read += made
             if not self.quiet and (made or self.live is None):
                 print(f"[{i}/{len(paths)}] {printable(str(path))}", file=sys.stderr, flush=True)

@@ -87,6 +87,18 @@ def file_stat(path) -> tuple | None:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
+def file_sha256(path) -> str | None:
+    """The sha256 of a file's bytes, in hex (None: it cannot be read)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
 def entry_path(folder: Path, key: str) -> Path:
     return folder / key[:2] / f"{key}.pickle"
 
@@ -131,14 +143,9 @@ class DigestCache:
         if known is not None and known[0] == stat:
             content = known[1]
         else:
-            h = hashlib.sha256()
-            try:
-                with open(path, "rb") as f:
-                    while chunk := f.read(1 << 20):
-                        h.update(chunk)
-            except OSError:
+            content = file_sha256(path)
+            if content is None:
                 return None
-            content = h.hexdigest()
         if max(stat[1], stat[2]) < time.time_ns() - RACY_NS:    # (modified, changed)
             self._seen[name] = (stat, content)
         key = hashlib.sha256(f"{path}\0{content}".encode("utf-8", "surrogatepass")).hexdigest()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import kg.build
+import kg.cache
 import kg.watch
 from kg.build import Builder, build
 from kg.cli import main
@@ -148,6 +149,36 @@ def test_a_run_that_fails_before_writing_is_run_again_at_the_next_look(tmp_path,
         assert builder.changed() is None
         cache = json.loads((out / "report.json").read_text())["cache"]
         assert (cache["hits"], cache["misses"], cache["unchanged"]) == (0, 0, 3)   # none read again
+    finally:
+        builder.close()
+    build([str(corpus)], tmp_path / "fresh", quiet=True, render=False, jobs=1, cache=False)
+    assert outputs(out) == outputs(tmp_path / "fresh")
+
+
+def test_a_change_in_the_same_clock_tick_as_the_read_is_still_seen(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for p in ARTICLES[:2]:
+        shutil.copy(p, corpus / p.name)
+    target = corpus / ARTICLES[0].name
+    out = tmp_path / "out"
+    monkeypatch.setattr(kg.cache, "RACY_NS", 10**15)        # every file read is "just changed"
+    builder = Builder([str(corpus)], out, quiet=True, render=False, jobs=1, cache=False, live=True)
+    try:
+        builder.run()
+        # The file changes again, with the same size, and its stat does not show it (as when
+        # both changes fall within one tick of the clock that stamps files).
+        frozen = {p: kg.build.file_stat(p) for p in corpus.iterdir()}
+        monkeypatch.setattr(kg.build, "file_stat", lambda p: frozen.get(Path(p)))
+        data = target.read_bytes()
+        target.write_bytes(data.replace("国家移民管理局".encode(), "国家移民管理處".encode(), 1))
+        assert len(target.read_bytes()) == len(data)
+        assert builder.changed() is None                    # still within that tick: wait
+        monkeypatch.setattr(kg.cache, "RACY_NS", 0)          # the tick is over
+        scan = builder.changed()
+        assert scan is not None and scan[-1] == {target}     # hashed once more: it differs
+        assert builder.run(scan).read == 1
+        assert builder.changed() is None                     # and it is settled now
     finally:
         builder.close()
     build([str(corpus)], tmp_path / "fresh", quiet=True, render=False, jobs=1, cache=False)
