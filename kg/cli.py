@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--watch", action="store_true",
                    help="after building, stay and rebuild whenever input files come, change or go: "
                         "only those are read again (Ctrl-C stops)")
-    b.add_argument("--interval", type=float, default=2.0, metavar="S",
+    b.add_argument("--interval", type=float, metavar="S",
                    help="with --watch: seconds between two looks at the inputs (default: 2)")
 
     e = sub.add_parser("eval", help="score a built graph against gold annotations")
@@ -150,7 +150,9 @@ def cmd_build(args) -> int:
                else "--cache and --no-cache exclude each other" if args.cache and args.no_cache
                else "--watch does not make the store: kg query and kg serve make it from "
                     "the new graph.ttl" if args.watch and args.store
-               else "--interval must be above 0" if not 0 < args.interval < 1e6
+               else "--interval needs --watch" if args.interval is not None and not args.watch
+               else "--interval must be above 0" if args.interval is not None
+               and not 0 < args.interval < 1e6
                else None)
     if problem:
         print(f"kg build: {problem}", file=sys.stderr)
@@ -162,7 +164,8 @@ def cmd_build(args) -> int:
                    cache=False if args.no_cache else args.cache or True)
     if args.watch:
         from .watch import watch
-        watch(args.inputs, args.out, interval=args.interval, quiet=args.quiet, **options)
+        watch(args.inputs, args.out, quiet=args.quiet, **options,
+              **({} if args.interval is None else {"interval": args.interval}))
         return 0
     try:
         result = build(args.inputs, args.out, quiet=args.quiet, store=args.store, **options)

@@ -219,7 +219,10 @@ def wait_for(probe, seconds: float = 60):
     raise AssertionError("timed out")
 
 
-def test_watch_refuses_store(tmp_path, capsys):
-    assert main(["build", str(ROOT / "seeds"), "--out", str(tmp_path), "--watch", "--store"]) == 2
-    assert "--watch" in capsys.readouterr().err
+@pytest.mark.parametrize("options, says", [(["--watch", "--store"], "--watch"),
+                                           (["--interval", "1"], "--interval needs --watch"),
+                                           (["--watch", "--interval", "0"], "--interval must be above 0")])
+def test_watch_options_that_do_not_go_together_are_refused(tmp_path, capsys, options, says):
+    assert main(["build", str(ROOT / "seeds"), "--out", str(tmp_path), *options]) == 2
+    assert says in capsys.readouterr().err
     assert not (tmp_path / "graph.ttl").exists()
