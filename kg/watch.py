@@ -1,8 +1,9 @@
 """`kg build --watch`: build, then keep the outputs up to date while files come, change or go.
 
 A rebuild in a new process pays for what every process pays before it can add one article to
-a corpus of thousands: starting Python and loading the word dictionary, hashing every file,
-loading every cached digest and merging them all (about 2 s for 5,000 articles, bench/README.md).
+a corpus of thousands: starting Python and loading the word dictionary, finding every file's
+cache entry, loading every cached digest and merging them all (about 2 s for 5,000 articles,
+bench/README.md).
 A watching build keeps all of that: every `interval` seconds it looks at the inputs (one stat
 per file, nothing read), and when something changed it reads only those files and merges only
 what they change (kg.build.Builder with live=True, kg.incremental). The outputs are written
