@@ -32,10 +32,13 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import knowledge_fingerprint
-from .digest import Digest
+
+if TYPE_CHECKING:                  # (imported when loading: kg.serve uses file_stat alone)
+    from .digest import Digest
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The code that turns one file into its digest: a change in any of it makes new digests.
@@ -53,6 +56,7 @@ def dumps(digest: Digest) -> bytes:
 
 
 def loads(blob: bytes) -> Digest:
+    from .digest import Digest
     digest = pickle.loads(blob)
     if not isinstance(digest, Digest):
         raise TypeError("not a digest entry")

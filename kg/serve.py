@@ -14,7 +14,7 @@ query strings beyond `max_request` bytes are refused with 413. Updates are refus
 and so is SERVICE (federated queries would make this server fetch URLs for its callers).
 
 A rebuild of the output while the server runs is picked up: each query first compares
-graph.ttl's size and mtime with those of the graph being served (one `stat`); when they differ,
+graph.ttl's size, times and inode with those of the graph being served (one `stat`); when they differ,
 the new graph's store is made (or found) in a background thread while the previous graph goes
 on answering, then new queries go to it and the previous store is let go.
 """
@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyoxigraph as ox
 
+from .cache import file_stat
 from .query import PREFIXES, query_kind
 from .results import (GRAPH_FORMATS, SOLUTION_FORMATS, solution_rows, variables_of, write_boolean,
                       write_solutions, write_triples)
@@ -288,7 +289,7 @@ class SparqlServer(ThreadingHTTPServer):
         self.out = Path(graph_file(out)).parent.resolve()
         self.workers, self.max_results = workers, max_results
         self._graph = graph_file(self.out)
-        self._stamp = _file_stamp(self._graph)   # taken first: a rebuild from now on is seen
+        self._stamp = file_stat(self._graph)   # taken first: a rebuild from now on is seen
         self._folder = store_folder(self.out)    # holds the store for as long as we serve it
         self.pool = QueryPool(str(self._folder / "db"), workers, max_results)
         self._swap = threading.Lock()
@@ -311,7 +312,7 @@ class SparqlServer(ThreadingHTTPServer):
     def current_pool(self) -> QueryPool:
         """The pool to send a query to. A graph.ttl that changed since (a rebuild) starts
         loading it in the background; until it is ready the previous graph answers."""
-        stamp = _file_stamp(self._graph)
+        stamp = file_stat(self._graph)
         if stamp is not None and stamp != self._stamp:
             with self._swap:
                 if stamp != self._stamp and not self._reloading:
@@ -444,15 +445,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
-
-
-def _file_stamp(path: Path) -> tuple[int, int, int] | None:
-    """What tells a rebuilt graph.ttl from the one being served (None: not there right now)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def _interrupt(signum, frame):
