@@ -183,11 +183,10 @@ def _parts_file(folder: str) -> _PartsFile:
 
 
 def preload() -> None:
-    """Load the word dictionary (rjieba's) and jieba's part-of-speech table in this process,
-    before any worker forks: the workers then share them instead of each loading its own."""
-    from .segment import cut_words, word_tag
+    """Load the word dictionary (rjieba's, tags included) in this process, before any worker
+    forks: the workers then share it instead of each loading its own."""
+    from .segment import cut_words
     cut_words("国家移民管理局")
-    word_tag("移民")
 
 
 def extract_all(fn: Callable[[Any], Outcome], paths: Sequence, *, jobs: int | None = None,

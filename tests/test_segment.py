@@ -5,7 +5,7 @@ import jieba
 import pytest
 
 from kg.ingest import read_document
-from kg.segment import _word_tags, cut_words, paragraph_of, sentence_at, split_sentences, word_tag
+from kg.segment import cut_words, paragraph_of, sentence_at, split_sentences, word_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = sorted((ROOT / "seeds").glob("*.txt")) + sorted((ROOT / "tests" / "dev" / "articles").glob("*"))
@@ -52,7 +52,20 @@ def test_rjieba_cuts_as_jieba_does(texts):
             assert cut_words(window, hmm=True)[0] == next(jieba.cut(window, HMM=True)), window
 
 
-def test_the_tag_table_is_jiebas():
+def test_word_tags_are_jiebas():
+    """word_tag asks rjieba's dictionary; it must give the tag of jieba's own table (what
+    jieba.posseg uses) for dictionary words, those jieba cuts into smaller words included,
+    and "" for anything else."""
     import jieba.posseg
-    assert _word_tags() == jieba.posseg.dt.word_tag_tab
-    assert word_tag("移民") == jieba.posseg.dt.word_tag_tab["移民"] and word_tag("不是一个词语") == ""
+    import rjieba
+    table = jieba.posseg.dt.word_tag_tab
+    words = sorted(table)
+    split = [w for w in words[::7] if len(rjieba.tag(w, False)) > 1]
+    assert len(split) > 100          # the file lookup is exercised, not only rjieba's tags
+    for word in words[::20] + split:
+        assert word_tag(word) == table[word], word
+    for other in ("不是一个词语", "", " ", "移民 管理", "张三丰收", "x\n移民"):
+        assert word_tag(other) == table.get(other, ""), other
+    assert word_tag("移民") == table["移民"]
+
+
