@@ -16,6 +16,7 @@ import functools
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from .digest import Digest
 
 ENGINES = ("local", "dask")
 BATCH = 8                  # files per Dask task: the scheduler costs about a millisecond a task
+DIED = "a worker process ended before finishing its files"
 SETTLE_EVERY = 64          # files between two gc.freeze() calls (see _settle)
 
 
@@ -77,13 +79,96 @@ def map_ordered(fn: Callable[[Any], Any], items: Sequence, *, jobs: int | None =
 
 
 def _pool_map(fn, items: Sequence, jobs: int) -> Iterator:
+    """fn over items on `jobs` worker processes, results in input order.
+
+    Not multiprocessing.Pool: its worker-handler thread wakes up whenever a result waits in the
+    pipe and spins until the result thread has read it. On two cores that thread and the GIL it
+    takes cost the parent a third of a second of CPU on the 20 MB corpus, taken from the workers
+    (bench/README.md). Here the parent's one thread sends chunks and reads results, and a dead
+    worker is an error instead of a pool that waits for ever."""
     # fork on Linux (workers start with what the parent loaded); elsewhere the platform's default
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     # Small chunks: article sizes vary, and a result is a few hundred kB at most.
-    chunk = max(1, min(8, len(items) // (jobs * 16)))
+    size = max(1, min(8, len(items) // (jobs * 16)))
+    chunks = deque(list(items[i:i + size]) for i in range(0, len(items), size))
+    total = len(chunks)
     gc.freeze()      # what the workers inherit stays out of their collector's walks
-    with ctx.Pool(jobs) as pool:
-        yield from pool.imap(fn, items, chunksize=chunk)
+    workers: dict = {}              # connection -> (process, numbers of the chunks it holds)
+    try:
+        for _ in range(jobs):
+            conn, child = ctx.Pipe()
+            process = ctx.Process(target=_serve, args=(child, fn), daemon=True)
+            process.start()
+            child.close()
+            workers[conn] = (process, deque())
+        sent = 0
+
+        def send(conn) -> None:
+            nonlocal sent
+            try:
+                if chunks:
+                    conn.send(chunks.popleft())
+                    workers[conn][1].append(sent)
+                    sent += 1
+                elif not workers[conn][1]:
+                    conn.send(None)         # nothing left for it: it exits
+            except OSError:                 # a broken pipe: it died
+                raise RuntimeError(DIED) from None
+
+        for conn in workers:            # two chunks each: a worker never waits for the parent
+            send(conn)
+            send(conn)
+        done: dict[int, list] = {}
+        for number in range(total):
+            while number not in done:
+                busy = {conn: process for conn, (process, held) in workers.items() if held}
+                by_sentinel = {process.sentinel: process for process in busy.values()}
+                for ready in multiprocessing.connection.wait([*busy, *by_sentinel]):
+                    if ready in by_sentinel:    # it ended with work in hand
+                        raise RuntimeError(f"{DIED} (exit code {by_sentinel[ready].exitcode})")
+                    try:
+                        ok, results = ready.recv()
+                    except (EOFError, OSError):     # it died while answering
+                        raise RuntimeError(DIED) from None
+                    if not ok:
+                        raise results           # the exception fn raised in the worker
+                    done[workers[ready][1].popleft()] = results
+                    send(ready)
+            if number == total - 1:
+                _stop(workers, unfinished=False)    # all sent None: reap them now
+            yield from done.pop(number)
+    finally:
+        _stop(workers, unfinished=bool(chunks) or any(held for _, held in workers.values()))
+
+
+def _stop(workers: dict, unfinished: bool) -> None:
+    """Wait for the workers to exit (each was sent None after its last chunk); when the work is
+    unfinished (an error, Ctrl-C, a consumer that stopped early), end them first."""
+    for process, _ in workers.values():
+        if unfinished and process.is_alive():
+            process.terminate()
+    for conn, (process, _) in workers.items():
+        process.join()
+        conn.close()
+
+
+def _serve(conn, fn) -> None:
+    """A worker: chunks of items in, (True, results) or (False, exception) out; None ends it."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle: it
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # ends the workers (not a handler of its)
+    while True:
+        try:
+            chunk = conn.recv()
+        except EOFError:                # the parent is gone
+            return
+        if chunk is None:
+            return
+        try:
+            reply = (True, [fn(item) for item in chunk])
+        except Exception as e:          # to the parent, which raises it (as Pool.imap does)
+            reply = (False, e)
+        conn.send(reply)
 
 
 def _run_batch(fn, batch: list) -> list:

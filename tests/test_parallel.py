@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -73,6 +76,57 @@ def test_order_is_kept_whatever_finishes_first():
         list(map_ordered(str, items, jobs=0))
     with pytest.raises(ValueError):
         list(map_ordered(str, items, engine="spark"))
+
+
+def _slow_first(i: int) -> int:
+    time.sleep(0.003 if i < 30 else 0)      # the first chunks finish last
+    return i * 2
+
+
+def _fails_on_57(i: int) -> int:
+    if i == 57:
+        raise ValueError(f"bad item {i}")
+    return i
+
+
+def _dies_on_57(i: int) -> int:
+    if i == 57:
+        os._exit(3)                          # as a worker killed by the kernel would
+    return i
+
+
+def _new_children(before: set) -> list:
+    return [p for p in multiprocessing.active_children() if p.pid not in before]
+
+
+def test_worker_pool_keeps_order_and_reaps_its_workers():
+    before = {p.pid for p in multiprocessing.active_children()}
+    results = map_ordered(_slow_first, range(200), jobs=3)
+    assert [next(results) for _ in range(200)] == [i * 2 for i in range(200)]
+    # the last result is out: every worker has exited, though the consumer never asked for more
+    assert _new_children(before) == []
+
+
+def test_worker_pool_stops_its_workers_when_the_consumer_stops():
+    before = {p.pid for p in multiprocessing.active_children()}
+    results = map_ordered(_slow_first, range(2000), jobs=2)
+    assert next(results) == 0 and _new_children(before)
+    results.close()
+    assert _new_children(before) == []
+
+
+def test_worker_pool_raises_what_a_worker_raised():
+    before = {p.pid for p in multiprocessing.active_children()}
+    with pytest.raises(ValueError, match="bad item 57"):
+        list(map_ordered(_fails_on_57, range(200), jobs=2))
+    assert _new_children(before) == []
+
+
+def test_worker_pool_fails_instead_of_waiting_for_a_dead_worker():
+    before = {p.pid for p in multiprocessing.active_children()}
+    with pytest.raises(RuntimeError, match="worker process ended"):
+        list(map_ordered(_dies_on_57, range(200), jobs=2))
+    assert _new_children(before) == []
 
 
 def test_cli_refuses_bad_parallel_options(corpus, tmp_path, capsys):
