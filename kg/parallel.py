@@ -97,7 +97,10 @@ def _pool_map(fn, items: Sequence, jobs: int) -> Iterator:
     try:
         for _ in range(jobs):
             conn, child = ctx.Pipe()
-            process = ctx.Process(target=_serve, args=(child, fn), daemon=True)
+            # the parent's ends, which a forked worker holds copies of: it closes them, so that
+            # it reads the end of its pipe if the parent dies (and does not stay behind)
+            ends = [*workers, conn]
+            process = ctx.Process(target=_serve, args=(child, fn, ends), daemon=True)
             process.start()
             child.close()
             workers[conn] = (process, deque())
@@ -152,15 +155,17 @@ def _stop(workers: dict, unfinished: bool) -> None:
         conn.close()
 
 
-def _serve(conn, fn) -> None:
+def _serve(conn, fn, parent_ends: list) -> None:
     """A worker: chunks of items in, (True, results) or (False, exception) out; None ends it."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle: it
     signal.signal(signal.SIGTERM, signal.SIG_DFL)    # ends the workers (not a handler of its)
+    for end in parent_ends:
+        end.close()
     while True:
         try:
             chunk = conn.recv()
-        except EOFError:                # the parent is gone
+        except (EOFError, OSError):     # the parent is gone
             return
         if chunk is None:
             return
@@ -168,7 +173,10 @@ def _serve(conn, fn) -> None:
             reply = (True, [fn(item) for item in chunk])
         except Exception as e:          # to the parent, which raises it (as Pool.imap does)
             reply = (False, e)
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except OSError:                 # the parent is gone
+            return
 
 
 def _run_batch(fn, batch: list) -> list:

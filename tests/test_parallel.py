@@ -129,6 +129,41 @@ def test_worker_pool_fails_instead_of_waiting_for_a_dead_worker():
     assert _new_children(before) == []
 
 
+ORPHAN_SCRIPT = """
+import multiprocessing, os, time
+from kg.parallel import map_ordered
+def slow(i):
+    time.sleep(0.05)
+    return i
+results = map_ordered(slow, range(1000), jobs=2)
+next(results)
+print(*(p.pid for p in multiprocessing.active_children()), flush=True)
+os.kill(os.getpid(), 9)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"      # a zombie has exited (and this container's init may not reap it)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_do_not_outlive_a_killed_parent():
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", ORPHAN_SCRIPT], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    pids = [int(p) for p in proc.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 10
+    while any(map(_running, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_running, pids))
+
+
 def test_cli_refuses_bad_parallel_options(corpus, tmp_path, capsys):
     assert main(["build", str(corpus), "--out", str(tmp_path), "--jobs", "0"]) == 2
     assert main(["build", str(corpus), "--out", str(tmp_path), "--scheduler", "tcp://x:8786"]) == 2
