@@ -90,7 +90,7 @@ def _pool_map(fn, items: Sequence, jobs: int) -> Iterator:
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     # Small chunks: article sizes vary, and a result is a few hundred kB at most.
     size = max(1, min(8, len(items) // (jobs * 16)))
-    chunks = deque(list(items[i:i + size]) for i in range(0, len(items), size))
+    chunks = deque(_batches(items, size))
     total = len(chunks)
     gc.freeze()      # what the workers inherit stays out of their collector's walks
     workers: dict = {}              # connection -> (process, numbers of the chunks it holds)
@@ -170,13 +170,18 @@ def _serve(conn, fn, parent_ends: list) -> None:
         if chunk is None:
             return
         try:
-            reply = (True, [fn(item) for item in chunk])
+            reply = (True, _run_batch(fn, chunk))
         except Exception as e:          # to the parent, which raises it (as Pool.imap does)
             reply = (False, e)
         try:
             conn.send(reply)
         except OSError:                 # the parent is gone
             return
+
+
+def _batches(items: Sequence, size: int) -> Iterator[list]:
+    """The items in lists of `size` (the last one shorter): the tasks of both engines."""
+    return (list(items[i:i + size]) for i in range(0, len(items), size))
 
 
 def _run_batch(fn, batch: list) -> list:
@@ -198,8 +203,8 @@ def _dask_map(fn, items: Sequence, jobs: int, scheduler: str | None) -> Iterator
     try:
         slots = max(1, sum(client.nthreads().values()))
         pending: deque = deque()
-        batches = (list(items[i:i + BATCH]) for i in range(0, len(items), BATCH))
-        for batch in batches:       # a bounded window: memory stays flat on any corpus size
+        # a bounded window of tasks: memory stays flat on any corpus size
+        for batch in _batches(items, BATCH):
             pending.append(client.submit(_run_batch, fn, batch, pure=False))
             if len(pending) >= 4 * slots:
                 yield from _take(pending.popleft())
