@@ -1,14 +1,17 @@
 """The `kg` command line: build, eval, validate, query, serve, export, push.
 
 Exit codes: 0 built (warnings are in report.json), 1 nothing usable was built or a check failed,
-2 wrong arguments. User errors print one line; --debug shows the traceback.
+2 wrong arguments, 130 Ctrl-C, 143 SIGTERM. User errors print one line; --debug shows the
+traceback.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -110,8 +113,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     debug = args.debug
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    if on_main_thread:     # signal handlers can only be set there
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args)
+    except Terminated:
+        print("kg: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("kg: interrupted", file=sys.stderr)
         return 130
@@ -121,6 +130,18 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split()) or type(exc).__name__   # one line, whatever it says
         print(f"kg {args.command}: {message}", file=sys.stderr)
         return 1
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a service manager, a CI timeout): the command stops as on Ctrl-C, so
+    that the same `finally` blocks run (a build removes its staging folder and workers)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
 
 
 EXPORT_FORMATS = ("nt", "nq", "trig", "jsonld", "graphml", "gexf", "csv")

@@ -164,6 +164,44 @@ def test_workers_do_not_outlive_a_killed_parent():
     assert not any(map(_running, pids))
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_sigterm_stops_a_build_as_ctrl_c_does(tmp_path):
+    # `kill` (or a service manager) ends a --jobs build the way Ctrl-C does: one line, exit 143,
+    # its workers and staging folder gone, the last good outputs untouched.
+    import signal
+    import subprocess
+    import sys
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    corpus.mkdir()
+    out.mkdir()
+    seeds = sorted((ROOT / "seeds").glob("*.txt"))
+    for i in range(400):          # distinct texts: minutes of work, stopped in the first seconds
+        text = seeds[i % len(seeds)].read_text(encoding="utf-8")
+        (corpus / f"{i:03}.txt").write_text(f"{text}\n第{i}号。\n", encoding="utf-8")
+    (out / "graph.ttl").write_bytes(b"# the last good graph\n")
+    proc = subprocess.Popen([sys.executable, "-m", "kg", "build", str(corpus), "--out", str(out),
+                             "-q", "--no-html", "--no-cache", "--jobs", "2"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not (
+            len(workers) == 2 and any(p.name.endswith("-parts") for p in out.iterdir())):
+        workers = [int(p) for p in children.read_text().split()] if children.exists() else []
+        time.sleep(0.02)
+    assert proc.poll() is None, "the build ended before it could be stopped"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143
+    assert err.strip().splitlines()[-1] == "kg: terminated"
+    assert sorted(p.name for p in out.iterdir()) == ["graph.ttl"]      # no staging folder left
+    assert (out / "graph.ttl").read_bytes() == b"# the last good graph\n"
+    deadline = time.monotonic() + 10
+    while any(map(_running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers and not any(map(_running, workers))
+
+
 def test_cli_refuses_bad_parallel_options(corpus, tmp_path, capsys):
     assert main(["build", str(corpus), "--out", str(tmp_path), "--jobs", "0"]) == 2
     assert main(["build", str(corpus), "--out", str(tmp_path), "--scheduler", "tcp://x:8786"]) == 2
