@@ -20,6 +20,7 @@ import multiprocessing.connection
 import os
 import sys
 import tempfile
+import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,8 +134,9 @@ def _pool_map(fn, items: Sequence, jobs: int) -> Iterator:
                         ok, results = ready.recv()
                     except (EOFError, OSError):     # it died while answering
                         raise RuntimeError(DIED) from None
-                    if not ok:
-                        raise results           # the exception fn raised in the worker
+                    if not ok:                  # the exception fn raised in the worker
+                        error, text = results
+                        raise error from WorkerTraceback(text)
                     done[workers[ready][1].popleft()] = results
                     send(ready)
             if number == total - 1:
@@ -156,7 +158,8 @@ def _stop(workers: dict, unfinished: bool) -> None:
 
 
 def _serve(conn, fn, parent_ends: list) -> None:
-    """A worker: chunks of items in, (True, results) or (False, exception) out; None ends it."""
+    """A worker: chunks of items in, (True, results) or (False, (exception, its traceback as
+    text)) out; None ends it."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle: it
     signal.signal(signal.SIGTERM, signal.SIG_DFL)    # ends the workers (not a handler of its)
@@ -172,11 +175,23 @@ def _serve(conn, fn, parent_ends: list) -> None:
         try:
             reply = (True, _run_batch(fn, chunk))
         except Exception as e:          # to the parent, which raises it (as Pool.imap does)
-            reply = (False, e)
+            reply = (False, (e, traceback.format_exc()))
         try:
-            conn.send(reply)
+            conn.send(reply)            # pickled whole before a byte is written
         except OSError:                 # the parent is gone
             return
+        except Exception as e:          # an exception (or a result) that does not pickle
+            text = reply[1][1] if not reply[0] else traceback.format_exc()
+            error = RuntimeError(f"a worker's result could not be sent back: {type(e).__name__}: {e}")
+            conn.send((False, (error, text)))
+
+
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a worker process, as the text the worker
+    formatted: the parent raises the exception `from` it, so `kg --debug` shows where it began."""
+
+    def __str__(self) -> str:
+        return "\n\n" + self.args[0]
 
 
 def _batches(items: Sequence, size: int) -> Iterator[list]:

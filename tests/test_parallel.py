@@ -117,9 +117,30 @@ def test_worker_pool_stops_its_workers_when_the_consumer_stops():
 
 def test_worker_pool_raises_what_a_worker_raised():
     before = {p.pid for p in multiprocessing.active_children()}
-    with pytest.raises(ValueError, match="bad item 57"):
+    with pytest.raises(ValueError, match="bad item 57") as raised:
         list(map_ordered(_fails_on_57, range(200), jobs=2))
     assert _new_children(before) == []
+    # with the worker's traceback as its cause: where in the worker it was raised
+    assert "in _fails_on_57" in str(raised.value.__cause__)
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("not picklable")
+
+
+def _fails_unpicklably_on_57(i: int) -> int:
+    if i == 57:
+        raise _Unpicklable("bad item 57")
+    return i
+
+
+def test_worker_pool_reports_an_exception_that_cannot_be_sent_back():
+    before = {p.pid for p in multiprocessing.active_children()}
+    with pytest.raises(RuntimeError, match="could not be sent back: TypeError") as raised:
+        list(map_ordered(_fails_unpicklably_on_57, range(200), jobs=2))
+    assert _new_children(before) == []
+    assert "_Unpicklable: bad item 57" in str(raised.value.__cause__)
 
 
 def test_worker_pool_fails_instead_of_waiting_for_a_dead_worker():
