@@ -73,6 +73,11 @@ def test_measures_issued_by_an_agency_by_any_of_its_names(seeds_output):
 def test_campaigns_and_the_crime_types_they_target(seeds_output):
     rows = select(seeds_output, "campaigns", campaign="“獴猎”行动")  # a quoted form of the name
     assert set(column(rows, "campaign_name")) == {"獴猎行动"}
+    # and the corner brackets Traditional text quotes with, the inner ones too
+    def found(name):
+        return [{k: v for k, v in r.items() if k != "campaign"}
+                for r in select(seeds_output, "campaigns", campaign=name)]
+    assert found("『獴獵』行動") == found("「獴猎」行动") == found("“獴猎”行动") != []
     assert {"非法出入境", "跨境违法犯罪"} <= set(column(rows, "crime_type"))
     assert NIA in rows[0]["conducted_by"].split("、")
     by_crime = select(seeds_output, "campaigns", crime="妨害国（边）境管理犯罪")
