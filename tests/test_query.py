@@ -169,6 +169,33 @@ def test_timeline_of_dated_findings(seeds_output):
     assert all(NIA in r["finding"] or r.get("reported_by") == NIA for r in nia)
 
 
+TIED_FIGURES = """
+@prefix dcterms: <http://purl.org/dc/terms/> . @prefix kgo: <https://w3id.org/zh-policy-kg/ontology#> .
+@prefix kgr: <https://w3id.org/zh-policy-kg/resource/> . @prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+kgr:a a kgo:Agency ; skos:prefLabel "某边检站"@zh ; kgo:matchKey "某边检站" .
+"""
+
+
+def test_timeline_and_statistics_break_ties_on_every_column(tmp_path):
+    # Twenty documents of one day report the same figure: the rows tie on date, period, metric
+    # and value, and differ only in their document. They come sorted by it, not in the
+    # engine's hash order (which differs from one process to the next).
+    ttl = [TIED_FIGURES]
+    for i in range(20):
+        ttl.append(f"""
+kgr:d{i} a kgo:Document ; dcterms:title "文件{i:02}" ; dcterms:date "2024-05-01" .
+kgr:t{i} a kgo:Sentence ; kgo:inDocument kgr:d{i} .
+kgr:s{i} a kgo:Statistic ; rdfs:label "查验出入境人员 100 万人次"@zh ; kgo:metric "查验出入境人员" ;
+    kgo:value 100 ; kgo:unit "万人次" ; kgo:period "2024" ; prov:wasDerivedFrom kgr:t{i} .
+kgr:a kgo:reports kgr:s{i} .""")
+    (tmp_path / "graph.ttl").write_text("".join(ttl), encoding="utf-8")
+    titles = [f"文件{i:02}" for i in range(20)]
+    assert column(select(tmp_path, "statistics", metric="查验"), "document") == titles
+    assert column(select(tmp_path, "timeline"), "document") == titles
+    assert column(select(tmp_path, "timeline", about="某边检站"), "document") == titles
+
+
 def test_everything_about_an_entity_by_any_of_its_names(seeds_output):
     rows = select(seeds_output, "about", name="國家移民管理局")   # Traditional
     assert set(column(rows, "entity")) == {NIA}
