@@ -10,7 +10,7 @@ from pathlib import Path
 import rjieba
 
 from .config import patterns
-from .model import Document, Sentence
+from .model import Sentence
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,16 +50,6 @@ def cut_words(text: str, hmm: bool = False) -> tuple[str, ...]:
     (tests/test_segment.py), ten times faster, and without the 1 s dictionary load that
     Python jieba makes in every process before its first cut."""
     return tuple(rjieba.cut(text, hmm))
-
-
-def word_boundaries(doc: Document) -> set[int]:
-    """Offsets in doc.text where jieba puts a word boundary (segmentation runs once per document)."""
-    bounds = {0, len(doc.text)}
-    pos = 0
-    for word in rjieba.cut(doc.text, False):
-        pos += len(word)
-        bounds.add(pos)
-    return bounds
 
 
 @functools.lru_cache(maxsize=65536)
