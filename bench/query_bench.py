@@ -190,7 +190,12 @@ def build_output(mb: float, corpus: Path | None, work: Path) -> Path:
     return out
 
 
-def main(argv=None) -> int:
+def options(argv=None) -> argparse.Namespace:
+    """This script's options (bench/run.py calls bench() with them)."""
+    return parser().parse_args(argv)
+
+
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path, nargs="?", help="a built output folder (default: build one)")
     ap.add_argument("--runs", type=int, default=20, help="runs of each query (default 20)")
@@ -206,7 +211,11 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=Path, metavar="DIR",
                     help="time the .rq files of this folder instead of kg/queries (e.g. older versions)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = options(argv)
 
     work = None
     if args.out is None:

@@ -11,6 +11,10 @@ Prints, for the same text, the medians of --runs runs of:
     serialize: the corpus part and writing graph.ttl, render: graph.html);
   * `kg build` as users run it, for each --jobs value: wall time, chars/s, peak memory of all its
     processes, triples, and the ratio to bare jieba.cut;
+  * the size of graph.ttl (bytes, and bytes per triple);
+  * the named SPARQL queries on the graph of the last build (bench/query_bench.py: typical and
+    largest parameter values, the whole-graph listings, `kg query` cold and warm; --no-queries
+    skips them, --query-runs sets the runs of each);
   * with a warm cache, the rebuild after adding one new article (--incremental, on by default):
     by a new `kg build`, and by `kg build --watch` already running over the corpus.
 """
@@ -30,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))     # its neighbours: make_corpus, query_bench
 
 import jieba  # noqa: E402
 
@@ -229,6 +234,8 @@ def main(argv=None) -> int:
     ap.add_argument("--html", action="store_true", help="also time graph.html (slow on big corpora)")
     ap.add_argument("--no-stages", action="store_true", help="skip the in-process stage breakdown")
     ap.add_argument("--no-incremental", action="store_true", help="skip the add-one-article rebuild")
+    ap.add_argument("--no-queries", action="store_true", help="skip the named SPARQL queries")
+    ap.add_argument("--query-runs", type=int, default=10, help="runs of each named query (default 10)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args(argv)
 
@@ -281,9 +288,19 @@ def main(argv=None) -> int:
             print(f"kg build --jobs {jobs}: {wall:.2f} s, {chars / wall:,.0f} chars/s "
                   f"({mb / wall:.2f} MB/s), peak RSS {peak:,.0f} MB, {report.get('triples'):,} triples, "
                   f"ratio to bare jieba.cut {wall / floor:.2f}; report timings {report.get('timings')}")
+        ttl = (out / "graph.ttl").stat().st_size
+        triples = results["builds"][args.jobs[-1]]["triples"] or 1
+        results["graph_ttl_bytes"] = ttl
+        print(f"graph.ttl: {ttl / 1e6:.1f} MB, {ttl / triples:.1f} bytes a triple "
+              f"({ttl / size:.2f} x the corpus)")
+
+        if not args.no_queries:
+            import query_bench
+            print("\nnamed queries on the graph of the last build (bench/query_bench.py):", flush=True)
+            results["queries"] = query_bench.bench(query_bench.options(
+                [str(out), "--runs", str(args.query_runs)]))
 
         if not args.no_incremental:
-            sys.path.insert(0, str(ROOT / "bench"))
             from make_corpus import make_corpus
             jobs = max(args.jobs)
             shutil.rmtree(out, ignore_errors=True)
