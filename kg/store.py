@@ -241,6 +241,9 @@ def _create(ttl: Path, folder: Path, resolved=None) -> None:
             add_document_graphs(store)
         else:
             load_build(store, resolved)
+        # Compaction: each bulk load left files of its own, which every index scan merges;
+        # fewer files make queries 5-30 % faster (bench/README.md), for about 4 s on 1.5 M triples.
+        store.optimize()
         store.flush()
         del store                 # closes RocksDB before the folder moves
         (tmp / "lock").touch()
