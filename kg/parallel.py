@@ -106,6 +106,7 @@ def _pool_map(fn, items: Sequence, jobs: int) -> Iterator:
             child.close()
             workers[conn] = (process, deque())
         sent = 0
+        told_to_stop: set = set()
 
         def send(conn) -> None:
             nonlocal sent
@@ -114,8 +115,9 @@ def _pool_map(fn, items: Sequence, jobs: int) -> Iterator:
                     conn.send(chunks.popleft())
                     workers[conn][1].append(sent)
                     sent += 1
-                elif not workers[conn][1]:
-                    conn.send(None)         # nothing left for it: it exits
+                elif not workers[conn][1] and conn not in told_to_stop:
+                    conn.send(None)         # nothing left for it: it exits (told once: after
+                    told_to_stop.add(conn)  # that its end of the pipe may be closed)
             except OSError:                 # a broken pipe: it died
                 raise RuntimeError(DIED) from None
 

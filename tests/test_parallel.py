@@ -143,6 +143,22 @@ def test_worker_pool_reports_an_exception_that_cannot_be_sent_back():
     assert "_Unpicklable: bad item 57" in str(raised.value.__cause__)
 
 
+def test_a_worker_left_without_work_is_told_to_stop_once(monkeypatch):
+    # Two files on two workers: both go to the first, and the second is told to stop before it
+    # gets any. Telling it twice wrote to a pipe it may already have closed: a rare "worker
+    # process ended" error. The parent's pause after each stop makes the worker exit first.
+    import multiprocessing.connection
+    real_send = multiprocessing.connection.Connection.send
+
+    def send_then_pause(self, obj):
+        real_send(self, obj)
+        if obj is None:
+            time.sleep(0.3)
+
+    monkeypatch.setattr(multiprocessing.connection.Connection, "send", send_then_pause)
+    assert list(map_ordered(_fails_on_57, [1, 2], jobs=2)) == [1, 2]
+
+
 def test_worker_pool_fails_instead_of_waiting_for_a_dead_worker():
     before = {p.pid for p in multiprocessing.active_children()}
     with pytest.raises(RuntimeError, match="worker process ended"):
