@@ -115,15 +115,6 @@ def test_worker_pool_stops_its_workers_when_the_consumer_stops():
     assert _new_children(before) == []
 
 
-def test_worker_pool_raises_what_a_worker_raised():
-    before = {p.pid for p in multiprocessing.active_children()}
-    with pytest.raises(ValueError, match="bad item 57") as raised:
-        list(map_ordered(_fails_on_57, range(200), jobs=2))
-    assert _new_children(before) == []
-    # with the worker's traceback as its cause: where in the worker it was raised
-    assert "in _fails_on_57" in str(raised.value.__cause__)
-
-
 class _Unpicklable(Exception):
     def __reduce__(self):
         raise TypeError("not picklable")
@@ -135,12 +126,18 @@ def _fails_unpicklably_on_57(i: int) -> int:
     return i
 
 
-def test_worker_pool_reports_an_exception_that_cannot_be_sent_back():
+@pytest.mark.parametrize("fn, error, message, cause", [
+    # what the worker raised, with the worker's traceback as its cause: where it was raised
+    (_fails_on_57, ValueError, "bad item 57", "in _fails_on_57"),
+    # an exception that cannot be pickled: said so, the original in the traceback
+    (_fails_unpicklably_on_57, RuntimeError, "could not be sent back: TypeError", "_Unpicklable: bad item 57"),
+])
+def test_worker_pool_raises_what_a_worker_raised(fn, error, message, cause):
     before = {p.pid for p in multiprocessing.active_children()}
-    with pytest.raises(RuntimeError, match="could not be sent back: TypeError") as raised:
-        list(map_ordered(_fails_unpicklably_on_57, range(200), jobs=2))
+    with pytest.raises(error, match=message) as raised:
+        list(map_ordered(fn, range(200), jobs=2))
     assert _new_children(before) == []
-    assert "_Unpicklable: bad item 57" in str(raised.value.__cause__)
+    assert cause in str(raised.value.__cause__)
 
 
 def test_a_worker_left_without_work_is_told_to_stop_once(monkeypatch):
