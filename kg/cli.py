@@ -233,7 +233,7 @@ def cmd_query(args) -> int:
                         resolve, run)
     from .results import (solution_rows, table, variables_of, write_boolean, write_solutions,
                           write_triples)
-    from .store import open_store
+    from .store import open_store, say_making
     if args.list:
         for q in named_queries().values():
             params = ", ".join(p + ("" if p in q.required else "?") for p in q.params)
@@ -250,7 +250,7 @@ def cmd_query(args) -> int:
         print(f"kg query: {e}", file=sys.stderr)
         return 2
     try:
-        result = run(open_store(args.out), text, values)
+        result = run(open_store(args.out, on_making=say_making("kg query")), text, values)
         kind = query_kind(result)
         fmt = "ttl" if kind == "graph" and args.format == "table" else args.format
         if (kind == "graph") != (fmt in GRAPH_FORMATS):

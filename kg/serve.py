@@ -39,7 +39,7 @@ from .cache import file_stat
 from .query import PREFIXES, query_kind
 from .results import (GRAPH_FORMATS, SOLUTION_FORMATS, solution_rows, variables_of, write_boolean,
                       write_solutions, write_triples)
-from .store import graph_file, release, store_folder
+from .store import graph_file, release, say_making, store_folder
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RESULTS = 10_000
@@ -290,7 +290,8 @@ class SparqlServer(ThreadingHTTPServer):
         self.workers, self.max_results = workers, max_results
         self._graph = graph_file(self.out)
         self._stamp = file_stat(self._graph)   # taken first: a rebuild from now on is seen
-        self._folder = store_folder(self.out)    # holds the store for as long as we serve it
+        # holds the store for as long as we serve it
+        self._folder = store_folder(self.out, on_making=None if quiet else say_making("kg serve"))
         self.pool = QueryPool(str(self._folder / "db"), workers, max_results)
         self._swap = threading.Lock()
         self._reloading = False

@@ -26,10 +26,11 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from itertools import chain, islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import pyoxigraph as ox
 
@@ -154,10 +155,11 @@ def graph_file(out: Path | str) -> Path:
     return path
 
 
-def open_store(out: Path | str) -> ox.Store:
-    """The read-only Oxigraph store of a built output, made on first use."""
+def open_store(out: Path | str, on_making: Callable[[Path], None] | None = None) -> ox.Store:
+    """The read-only Oxigraph store of a built output, made on first use (`on_making(graph.ttl)`
+    is called before, so that a command can say why this first call takes a while)."""
     try:
-        folder = store_folder(out)
+        folder = store_folder(out, on_making=on_making)
     except PermissionError:
         # An output folder we may not write to: load the graph into memory for this process.
         store = ox.Store()
@@ -167,7 +169,18 @@ def open_store(out: Path | str) -> ox.Store:
     return ox.Store.read_only(str(folder / "db"))
 
 
-def store_folder(out: Path | str, resolved=None) -> Path:
+def say_making(command: str) -> Callable[[Path], None]:
+    """An `on_making` for a command: one line on stderr, so that a first query that takes a
+    minute does not look hung."""
+    def say(ttl: Path) -> None:
+        print(f"{command}: making the query store of {ttl}, once for this graph (about a minute "
+              f"per million triples; `kg build --store` makes it at build time)",
+              file=sys.stderr, flush=True)
+    return say
+
+
+def store_folder(out: Path | str, resolved=None,
+                 on_making: Callable[[Path], None] | None = None) -> Path:
     """The folder of the store that matches the current graph.ttl, built if missing.
 
     `resolved`: the build that just wrote graph.ttl (kg.build, with its part spool still open),
@@ -183,6 +196,8 @@ def store_folder(out: Path | str, resolved=None) -> Path:
     key = _key(ttl)
     folder = root / key
     if not _hold(folder):
+        if on_making is not None:
+            on_making(ttl)
         _create(ttl, folder, resolved)
         if not _hold(folder):
             raise OSError(f"store {folder} vanished while opening it")

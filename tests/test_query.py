@@ -234,7 +234,20 @@ def kg(capsys, *args) -> tuple[int, str, str]:
     return rc, out, err
 
 
+def test_cli_says_once_that_it_makes_the_store(seeds_output, tmp_path, capsys):
+    # a first query of a big graph takes a minute: it says why, on stderr, that once
+    shutil.copy(seeds_output / "graph.ttl", tmp_path / "graph.ttl")
+    rc, out, err = kg(capsys, tmp_path, "ASK { ?s ?p ?o }")
+    assert rc == 0 and out.strip() == "yes"
+    assert err.splitlines() == [f"kg query: making the query store of {tmp_path / 'graph.ttl'}, once "
+                                "for this graph (about a minute per million triples; `kg build "
+                                "--store` makes it at build time)"]
+    rc, out, err = kg(capsys, tmp_path, "ASK { ?s ?p ?o }")
+    assert rc == 0 and out.strip() == "yes" and err == ""
+
+
 def test_cli_named_query_with_param_prints_a_table(seeds_output, capsys):
+    open_store(seeds_output)         # made beforehand: the query itself prints nothing on stderr
     rc, out, err = kg(capsys, seeds_output, "measures-by-agency", "--param", f"agency={NIA}")
     assert rc == 0 and err == ""
     lines = out.splitlines()
@@ -423,7 +436,7 @@ def test_two_processes_opening_a_new_output_at_once_share_one_store(seeds_output
 def test_an_output_folder_we_cannot_write_to_is_queried_from_memory(seeds_output, monkeypatch):
     import kg.store
 
-    def refuse(out):
+    def refuse(out, **options):
         raise PermissionError(13, "Permission denied", str(out))
 
     monkeypatch.setattr(kg.store, "store_folder", refuse)
