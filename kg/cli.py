@@ -292,7 +292,8 @@ def cmd_serve(args) -> int:
 
 def cmd_export(args) -> int:
     from .export import export
-    count = export(args.out, args.format, args.to)
+    from .store import say_making
+    count = export(args.out, args.format, args.to, on_making=say_making("kg export"))
     unit = "edges" if args.format in ("graphml", "gexf", "csv") else \
         "triples" if args.format == "nt" else "quads"
     print(f"wrote {args.to}: {count} {unit}", file=sys.stderr)

@@ -31,14 +31,15 @@ JOIN = " | "   # between several values in one attribute or cell
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
-def export(out: Path | str, fmt: str, dest: Path | str) -> int:
-    """Write the graph of a built output in `fmt` to `dest`; returns triples, quads or edges."""
+def export(out: Path | str, fmt: str, dest: Path | str, on_making=None) -> int:
+    """Write the graph of a built output in `fmt` to `dest`; returns triples, quads or edges.
+    `on_making`: see kg.store.open_store (the dataset formats read the documents' graphs there)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
     dest = Path(dest)
     with _atomic(dest) as tmp:
         if fmt in RDF_EXPORTS:
-            return _rdf(out, fmt, tmp)
+            return _rdf(out, fmt, tmp, on_making)
         view = flat_view(_networkx(out))
         if fmt == "graphml":
             nx.write_graphml(view, tmp, edge_id_from_attribute="id")
@@ -49,14 +50,14 @@ def export(out: Path | str, fmt: str, dest: Path | str) -> int:
         return view.number_of_edges()
 
 
-def _rdf(out, fmt: str, path: Path) -> int:
-    quads = _counted(_quads(out, with_documents=fmt != "nt"))
+def _rdf(out, fmt: str, path: Path, on_making=None) -> int:
+    quads = _counted(_quads(out, with_documents=fmt != "nt", on_making=on_making))
     options = {"prefixes": PREFIXES} if fmt == "trig" else {}
     ox.serialize(quads, str(path), RDF_EXPORTS[fmt], **options)
     return quads.count
 
 
-def _quads(out, with_documents: bool):
+def _quads(out, with_documents: bool, on_making=None):
     """graph.ttl as written, then (for dataset formats) the store's per-document graphs.
 
     The default graph is read from graph.ttl itself: Oxigraph keeps numbers, dates and booleans
@@ -69,7 +70,7 @@ def _quads(out, with_documents: bool):
         yield quad if with_documents else quad.triple   # N-Triples takes triples
     if not with_documents:
         return
-    store = open_store(out)
+    store = open_store(out, on_making=on_making)
     written = _as_written(ttl)
     for graph in sorted(store.named_graphs(), key=str):
         for q in store.quads_for_pattern(None, None, None, graph):

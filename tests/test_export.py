@@ -63,8 +63,17 @@ def test_dataset_formats_have_the_graph_and_one_named_graph_per_document(
 
 
 def test_cli_export_reports_what_it_wrote(seeds_output, tmp_path, capsys):
-    assert cli.main(["export", str(seeds_output), "--format", "trig", "--to", str(tmp_path / "g.trig")]) == 0
-    assert "quads" in capsys.readouterr().err
+    out = tmp_path / "out"              # a graph without its query store yet
+    out.mkdir()
+    shutil.copy(seeds_output / "graph.ttl", out / "graph.ttl")
+    for first in (True, False):
+        assert cli.main(["export", str(out), "--format", "trig", "--to", str(tmp_path / "g.trig")]) == 0
+        lines = capsys.readouterr().err.splitlines()
+        assert lines[-1].startswith(f"wrote {tmp_path / 'g.trig'}: ") and lines[-1].endswith(" quads")
+        # the documents' graphs come from the store: the first export says it makes it
+        assert lines[:-1] == ([f"kg export: making the query store of {out / 'graph.ttl'}, once for "
+                               "this graph (about a minute per million triples; `kg build --store` "
+                               "makes it at build time)"] if first else [])
     assert not list(tmp_path.glob(".*.tmp"))                        # nothing half-written left
 
 
