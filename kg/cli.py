@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 import traceback
 from pathlib import Path
+
+from .stopping import Terminated, sigterm_as_interrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,11 +113,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     debug = args.debug
-    on_main_thread = threading.current_thread() is threading.main_thread()
-    if on_main_thread:     # signal handlers can only be set there
-        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return COMMANDS[args.command](args)
+        with sigterm_as_interrupt():    # kill stops a command as Ctrl-C does (its clean-up runs)
+            return COMMANDS[args.command](args)
     except Terminated:
         print("kg: terminated", file=sys.stderr)
         return 143
@@ -130,18 +128,6 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split()) or type(exc).__name__   # one line, whatever it says
         print(f"kg {args.command}: {message}", file=sys.stderr)
         return 1
-    finally:
-        if on_main_thread:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (`kill`, a service manager, a CI timeout): the command stops as on Ctrl-C, so
-    that the same `finally` blocks run (a build removes its staging folder and workers)."""
-
-
-def _terminate(signum, frame):
-    raise Terminated
 
 
 EXPORT_FORMATS = ("nt", "nq", "trig", "jsonld", "graphml", "gexf", "csv")

@@ -24,7 +24,6 @@ import itertools
 import multiprocessing
 import queue
 import re
-import signal
 import sys
 import threading
 import time
@@ -39,6 +38,7 @@ from .cache import file_stat
 from .query import PREFIXES, query_kind
 from .results import (GRAPH_FORMATS, SOLUTION_FORMATS, solution_rows, variables_of, write_boolean,
                       write_solutions, write_triples)
+from .stopping import sigterm_as_interrupt
 from .store import graph_file, release, say_making, store_folder
 
 DEFAULT_TIMEOUT = 10.0
@@ -448,10 +448,6 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def make_server(out: Path | str, host: str = "127.0.0.1", port: int = 8000, *,
                 timeout: float = DEFAULT_TIMEOUT, max_results: int = DEFAULT_MAX_RESULTS,
                 max_request: int = DEFAULT_MAX_REQUEST, workers: int = DEFAULT_WORKERS,
@@ -463,12 +459,12 @@ def make_server(out: Path | str, host: str = "127.0.0.1", port: int = 8000, *,
 
 def serve(out: Path | str, host: str = "127.0.0.1", port: int = 8000, **options) -> None:
     server = make_server(out, host, port, **options)
-    # SIGTERM (service managers, `kill`) stops the server as Ctrl-C does: workers are closed.
-    signal.signal(signal.SIGTERM, _interrupt)
     print(f"kg serve: SPARQL endpoint {server.url}/sparql, page {server.url}/ "
           f"(time limit {server.query_timeout:g} s; Ctrl-C stops)", file=sys.stderr)
     try:
-        server.serve_forever()
+        # SIGTERM (service managers, `kill`) stops the server as Ctrl-C does: workers are closed.
+        with sigterm_as_interrupt():
+            server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:

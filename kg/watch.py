@@ -14,7 +14,6 @@ start again (the cache then knows which digests are stale).
 """
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ import traceback
 from pathlib import Path
 
 from .build import BuildError, Builder, BuildResult
+from .stopping import sigterm_as_interrupt
 
 DEFAULT_INTERVAL = 2.0
 
@@ -32,22 +32,25 @@ def watch(inputs: list[str], out_dir: Path, *, interval: float = DEFAULT_INTERVA
     (or Ctrl-C / SIGTERM). A run that builds nothing usable keeps the previous outputs.
     `options`: those of kg.build.build (store excepted)."""
     stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)      # `kill` stops it as Ctrl-C does
     builder = Builder(inputs, Path(out_dir), quiet=quiet, live=True, **options)
     try:
-        _run(builder, first=True)
-        print(f"kg build: watching {len(builder.known)} files (every {interval:g} s; Ctrl-C stops)",
-              file=sys.stderr, flush=True)
-        while not stop.wait(interval):
-            started = time.perf_counter()
-            scan = builder.changed()
-            if scan is not None:
-                _run(builder, first=False, scan=scan, started=started)
+        with sigterm_as_interrupt():        # `kill` stops it as Ctrl-C does
+            _watch(builder, interval, stop)
     except KeyboardInterrupt:
         print("kg build: stopped watching", file=sys.stderr)
     finally:
         builder.close()
+
+
+def _watch(builder: Builder, interval: float, stop: threading.Event) -> None:
+    _run(builder, first=True)
+    print(f"kg build: watching {len(builder.known)} files (every {interval:g} s; Ctrl-C stops)",
+          file=sys.stderr, flush=True)
+    while not stop.wait(interval):
+        started = time.perf_counter()
+        scan = builder.changed()
+        if scan is not None:
+            _run(builder, first=False, scan=scan, started=started)
 
 
 def _run(builder: Builder, first: bool, scan: tuple | None = None,
@@ -77,7 +80,3 @@ def _run(builder: Builder, first: bool, scan: tuple | None = None,
           f"{result.statistics} statistics, {result.triples} triples; {len(result.errors)} skipped, "
           f"{len(result.warnings)} warnings", file=sys.stderr, flush=True)
     return result
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
