@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from pathlib import Path
 
 import yaml
@@ -25,6 +26,13 @@ def load_knowledge_yaml(path: Path):
 def patterns() -> dict:
     """ontology/patterns.yaml: trigger words and patterns of the pattern and relation passes."""
     return load_knowledge_yaml(ONTOLOGY_DIR / "patterns.yaml")
+
+
+@functools.lru_cache(maxsize=None)
+def name_marks() -> re.Pattern:
+    """patterns.yaml's words.name_marks and white space, as one class: what clean_name takes out
+    of a name, and what the page's search (and `kg render --focus`) ignores."""
+    return re.compile(f"[{re.escape(patterns()['words']['name_marks'])}\\s]")
 
 
 # Files under ontology/ that a build reads; lexicons/tools/ holds generator inputs it does not.

@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ONTOLOGY_DIR
+from .config import ONTOLOGY_DIR, name_marks
 
 from .model import ENTITY_CLASSES
 
@@ -42,8 +42,6 @@ REFERENCE_KEYS = {"location": ("Location",), "heads": ("Agency",), "managed_by":
 LIST_KEYS = ("ambiguous_aliases", "exclude")
 KNOWN_KEYS = frozenset({"parent", "kind", "ambiguous", "title", "term", "note", "source",
                         *REFERENCE_KEYS, *LIST_KEYS})
-# Marks that never belong in a canonical name (CONTRACT: no quote or book-title marks).
-BAD_CHARS = set("“”‘’「」『』《》〈〉\"'")
 
 
 class FrozenAttrs(Mapping):
@@ -195,8 +193,7 @@ def _parse_row(fields: list[str], where: str) -> LexEntry:
 def _check_name(name: str, where: str, what: str) -> None:
     if len(name) < 2:
         raise ValueError(f"{where}: {what} {name!r} is shorter than two characters")
-    bad = BAD_CHARS.intersection(name)
-    if bad or any(c.isspace() for c in name):
+    if name_marks().search(name):    # CONTRACT: a canonical name holds no quote or title marks
         raise ValueError(f"{where}: {what} {name!r} contains quote marks or spaces")
 
 

@@ -44,7 +44,7 @@ from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from .config import load_knowledge_yaml
+from .config import load_knowledge_yaml, name_marks, patterns
 
 KGO = Namespace("https://w3id.org/zh-policy-kg/ontology#")
 
@@ -620,7 +620,7 @@ def fold_map(names: set[str] | list[str]) -> dict[str, str]:
 def _fold(text: str, fold: dict[str, str]) -> str:
     """The same folding as the page's search: script, case, quote and title marks."""
     text = "".join(fold.get(ch, ch) for ch in unicodedata.normalize("NFKC", text).lower())
-    return re.sub(r"[\s“”‘’\"'《》〈〉「」『』]", "", text)
+    return name_marks().sub("", text)
 
 
 # ---------------------------------------------------------------- focus (kg render)
@@ -779,6 +779,7 @@ def page_data(G: nx.MultiDiGraph, display: dict[str, Any], focus: str | None = N
         "classes": {c: spec for c, spec in classes.items() if c in present},
         "relations": {p: display["relations"].get(p, {"zh": p, "en": p}) for p in used},
         "fold": fold_map(names) if names else {},
+        "marks": patterns()["words"]["name_marks"],     # what the search ignores, with white space
         "view": {"reduced": reduced, "limit": REDUCED_NODES if reduced else None, "room": HUB_ROOM,
                  "focus": ids[focus] if focus is not None else None},
     }

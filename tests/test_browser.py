@@ -153,6 +153,9 @@ def test_search_by_traditional_name_selects_the_node(seeds, artifacts):
     # Suggestions while typing, in either script
     seeds.page.fill("#q", "移民管理")
     assert "国家移民管理局" in seeds.page.text_content("#hits")
+    # quote and title marks are ignored (patterns.yaml name_marks, passed to the page)
+    seeds.page.fill("#q", "「移民 管理」")
+    assert "国家移民管理局" in seeds.page.text_content("#hits")
     seeds.page.fill("#q", "找不到的名字")
     seeds.page.press("#q", "Enter")
     assert "未找到" in seeds.page.text_content("#status")

@@ -15,6 +15,7 @@ from functools import cached_property
 from itertools import repeat
 from typing import Callable
 
+from ..config import name_marks
 from ..model import Document, Findings, Mention, Relation, Sentence, StatisticFinding
 from ..segment import cut_words, paragraph_of, split_sentences
 
@@ -25,7 +26,7 @@ RELATION_PASSES: list[tuple[str, PassFn]] = []
 CJK = r"\u3400-\u9fff"
 QUOTES_OPEN = "“‘「『\"'"
 QUOTES_CLOSE = "”’」』\"'"
-MARKS = re.compile(r"[“”‘’「」『』《》〈〉\"'\s]")
+MARKS = name_marks()       # quote and title marks, white space (ontology/patterns.yaml)
 
 
 def entity_pass(name: str):
